@@ -1,0 +1,38 @@
+// Writes images/<arch>/ (kernel, initramfs, config, manifest.json) so that it appears only when complete.
+import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sha256File } from "../src/host/hash.js";
+
+export interface ImageFile {
+  readonly file: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** Copies `files` (name in the image → host path) into `dir` through a staging folder, then writes the manifest. */
+export async function writeImage(
+  dir: string,
+  files: Readonly<Record<string, string>>,
+  manifest: (outputs: Readonly<Record<string, ImageFile>>) => unknown,
+): Promise<void> {
+  const stage = `${dir}.partial-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  await rm(stage, { recursive: true, force: true });
+  await mkdir(stage, { recursive: true });
+  try {
+    const outputs: Record<string, ImageFile> = {};
+    for (const [name, src] of Object.entries(files)) {
+      const dest = join(stage, name);
+      await copyFile(src, dest);
+      outputs[name] = { file: name, size: (await stat(dest)).size, sha256: await sha256File(dest) };
+    }
+    await writeFile(join(stage, "manifest.json"), JSON.stringify(manifest(outputs), null, 2) + "\n");
+    await rm(old, { recursive: true, force: true });
+    await rename(dir, old).catch(() => undefined);
+    await rename(stage, dir);
+    await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(stage, { recursive: true, force: true });
+    throw err;
+  }
+}

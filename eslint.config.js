@@ -1,0 +1,40 @@
+// Lint rules: typescript-eslint's type-checked set, plus the rule that only src/host and breeder/ touch the world.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+const effectModules = [
+  "execa",
+  "node-pty",
+  "got",
+  "tar",
+  "node:child_process",
+  "node:fs",
+  "node:fs/promises",
+  "node:net",
+];
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "images/"] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] } } },
+    rules: {
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+    },
+  },
+  {
+    files: ["src/core/**", "src/config/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: effectModules.map((name) => ({
+            name,
+            message: "Pure modules take facts as arguments; effects live in src/host/.",
+          })),
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,79 @@
+// The qemu command line for booting an ermine image: the one place qemu flags are spelled. Pure.
+import { ARCHES, type ArchName } from "./arch.js";
+
+export interface BootSpec {
+  readonly arch: ArchName;
+  readonly accel: "kvm" | "tcg";
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly memMiB: number;
+  readonly cpus: number;
+  /** host folder shared with the guest as 9p mount_tag "minc" */
+  readonly share?: string;
+  /** "stdio": the serial port is the process's stdio; "mon:stdio" adds qemu's Ctrl-A monitor */
+  readonly serial: "stdio" | "mon:stdio";
+  /** show kernel and init messages */
+  readonly debug: boolean;
+  /** the host's TSC in kHz: an x86 guest under TCG needs it or it may hang calibrating (see kernel-configs) */
+  readonly tscKhz?: number;
+}
+
+export interface QemuPlan {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/** qemu splits option values at commas; a literal comma is written twice. */
+export function qemuOptValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+export function kernelCmdline(spec: BootSpec): string[] {
+  const info = ARCHES[spec.arch];
+  return [
+    `console=${info.console}`,
+    // A dying guest must end qemu (with -no-reboot) instead of hanging.
+    "panic=-1",
+    ...(spec.debug ? ["loglevel=7", "ermine.debug=1"] : ["quiet", "loglevel=0"]),
+    ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined ? [`tsc_early_khz=${spec.tscKhz}`] : []),
+  ];
+}
+
+export function planQemu(spec: BootSpec): QemuPlan {
+  const info = ARCHES[spec.arch];
+  const share = spec.share;
+  return {
+    file: info.qemuBinary,
+    args: [
+      ...info.machine,
+      "-accel",
+      spec.accel,
+      ...(spec.accel === "kvm" ? ["-cpu", "host"] : []),
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+      "-serial",
+      spec.serial,
+      "-no-reboot",
+      "-m",
+      String(spec.memMiB),
+      "-smp",
+      String(spec.cpus),
+      "-kernel",
+      spec.kernel,
+      "-initrd",
+      spec.initrd,
+      "-append",
+      kernelCmdline(spec).join(" "),
+      ...(share === undefined
+        ? []
+        : [
+            "-fsdev",
+            `local,id=minc,path=${qemuOptValue(share)},security_model=none`,
+            "-device",
+            `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
+          ]),
+    ],
+  };
+}

@@ -1,0 +1,66 @@
+// Runs external programs: the Runner interface that callers are handed, and its execa implementation.
+import { constants } from "node:os";
+import type { Writable } from "node:stream";
+import { execa, type Options } from "execa";
+
+export interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  /** stdout and stderr go here, interleaved, instead of being captured */
+  readonly log?: Writable;
+  readonly input?: string;
+  /** stdout goes to this file (bytes as they are), stderr is captured */
+  readonly stdoutFile?: string;
+  /** the child shares this process's stdin, stdout and stderr (interactive use) */
+  readonly inherit?: boolean;
+}
+
+export interface RunResult {
+  readonly exitCode: number;
+  /** captured stdout (empty when `log`, `stdoutFile` or `inherit` was given) */
+  readonly stdout: string;
+  /** captured stderr (empty when `log` or `inherit` was given) */
+  readonly stderr: string;
+}
+
+export interface Runner {
+  /** Runs `file` with `args` (never through a shell) and resolves with its status; rejects only if it cannot start. */
+  run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+}
+
+function signalNumber(signal: string | undefined): number {
+  if (signal === undefined) return 0;
+  return (constants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+function execaOptions(opts: RunOptions): Options {
+  const logged = opts.log !== undefined;
+  return {
+    reject: false,
+    stripFinalNewline: false,
+    all: logged,
+    buffer: !logged,
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+    ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
+    ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
+    ...(opts.inherit === true ? { stdin: "inherit" as const, stdout: "inherit" as const, stderr: "inherit" as const } : {}),
+  };
+}
+
+export const execaRunner: Runner = {
+  async run(file, args, opts = {}) {
+    const child = execa(file, args, execaOptions(opts));
+    if (opts.log !== undefined) child.all?.pipe(opts.log, { end: false });
+    const result = await child;
+    if (result.exitCode === undefined && result.signal === undefined) {
+      // It never started (ENOENT, EACCES): that is the caller's error to report, not a status.
+      throw result.cause instanceof Error ? result.cause : new Error(result.message);
+    }
+    return {
+      exitCode: result.exitCode ?? 128 + signalNumber(result.signal),
+      stdout: typeof result.stdout === "string" ? result.stdout : "",
+      stderr: typeof result.stderr === "string" ? result.stderr : "",
+    };
+  },
+};
