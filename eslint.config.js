@@ -1,5 +1,6 @@
 // Lint rules: typescript-eslint's type-checked set, plus the rule that only src/host and breeder/ touch the world.
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";
 
 const effectModules = [
@@ -13,7 +14,7 @@ const effectModules = [
   "node:net",
 ];
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ["dist/", "node_modules/", "images/"] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
@@ -21,6 +22,11 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] } } },
     rules: {
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      // node:test's test() returns a promise that the runner itself awaits.
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        { allowForKnownSafeCalls: [{ from: "package", name: ["test", "describe", "it"], package: "node:test" }] },
+      ],
     },
   },
   {

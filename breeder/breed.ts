@@ -7,7 +7,7 @@ import { ARCHES, crossPrefix, type ArchName } from "../src/core/arch.js";
 import { MincError } from "../src/core/errors.js";
 import { extractTarball } from "../src/host/extract.js";
 import { sha256Text } from "../src/host/hash.js";
-import { busyboxConfigFile, kernelConfigDir } from "../src/host/paths.js";
+import { busyboxConfigFile, guestInitDir, kernelConfigDir } from "../src/host/paths.js";
 import type { Runner } from "../src/host/runner.js";
 import type { BuildConfig } from "./build-config.js";
 import { buildBusybox } from "./busybox.js";
@@ -28,6 +28,8 @@ export interface BreedDeps {
   readonly out: Writable;
   readonly hostNodeArch: string;
   readonly probe: ToolProbe;
+  /** the guest-init folder packed into the initramfs (default: the package's guest-init/) */
+  readonly guestInitDir?: string;
 }
 
 export interface BredImage {
@@ -61,7 +63,10 @@ async function takeLock(cacheDir: string): Promise<() => Promise<void>> {
     } catch {
       alive = false;
     }
-    if (alive) throw new MincError("build", `another tsermine breed (pid ${holder}) is using ${cacheDir}`, { hint: "wait for it to finish" });
+    if (alive)
+      throw new MincError("build", `another tsermine breed (pid ${holder}) is using ${cacheDir}`, {
+        hint: "wait for it to finish",
+      });
   }
   await writeFile(lock, String(process.pid));
   return () => rm(lock, { force: true });
@@ -95,6 +100,7 @@ async function breedArch(
   sources: AcquiredSources,
   trees: { linux: SourceTree; busybox: SourceTree },
   userFragments: readonly Fragment[],
+  initDir: string,
 ): Promise<BredImage> {
   const info = ARCHES[arch];
   const compiler = await compilerId(ctx, arch);
@@ -115,7 +121,14 @@ async function breedArch(
     return { value: a, cached: a.cached };
   });
   const initramfs = await ctx.reporter.step(`${arch}: initramfs`, async () => {
-    const a = await packInitramfs(ctx, arch, trees.linux, { dir: busybox.dir, applets: busybox.meta.applets }, capsh.dir);
+    const a = await packInitramfs(
+      ctx,
+      arch,
+      trees.linux,
+      { dir: busybox.dir, applets: busybox.meta.applets },
+      capsh.dir,
+      initDir,
+    );
     return { value: a, cached: a.cached, note: `${(a.meta.size / 1048576).toFixed(2)} MiB` };
   });
   const dir = join(cfg.outDir, arch);
@@ -148,7 +161,12 @@ async function breedArch(
           compiler,
           outputs,
           buildSeconds: { kernel: kernel.meta.seconds, busybox: busybox.meta.seconds, capsh: capsh.meta.seconds },
-          cacheKeys: { kernel: basename(kernel.dir), busybox: basename(busybox.dir), capsh: basename(capsh.dir), initramfs: basename(initramfs.dir) },
+          cacheKeys: {
+            kernel: basename(kernel.dir),
+            busybox: basename(busybox.dir),
+            capsh: basename(capsh.dir),
+            initramfs: basename(initramfs.dir),
+          },
           created: new Date().toISOString(),
         };
       },
@@ -168,7 +186,9 @@ export async function breed(cfg: BuildConfig, deps: BreedDeps): Promise<BredImag
   const reporter = createReporter(deps.out);
   const ctx: BreedContext = { ...deps, jobs: cfg.jobs, rebuild: cfg.rebuild, reporter, log };
   try {
-    log.write(`tsermine breed ${JSON.stringify(cfg)} (configs ${sha256Text(JSON.stringify(userFragments.map((f) => [...f.options])))})\n`);
+    log.write(
+      `tsermine breed ${JSON.stringify(cfg)} (configs ${sha256Text(JSON.stringify(userFragments.map((f) => [...f.options])))})\n`,
+    );
     const sources = await reporter.step("sources", async () => {
       const s = await acquireSources(
         { runner: deps.runner, cacheDir: deps.cacheDir, log, notice: reporter.notice, progress: reporter.progress },
@@ -179,7 +199,8 @@ export async function breed(cfg: BuildConfig, deps: BreedDeps): Promise<BredImag
     });
     const trees = { linux: await unpacked(ctx, sources.linux), busybox: await unpacked(ctx, sources.busybox) };
     const images = [];
-    for (const arch of cfg.arches) images.push(await breedArch(ctx, cfg, arch, sources, trees, userFragments));
+    for (const arch of cfg.arches)
+      images.push(await breedArch(ctx, cfg, arch, sources, trees, userFragments, deps.guestInitDir ?? guestInitDir));
     return images;
   } finally {
     log.close();

@@ -44,15 +44,21 @@ export function parseSources(text: string, isDirectory: (p: string) => boolean):
   if (text === "auto" || text === "upstream" || text === "debian") return { kind: text };
   if (/^https?:\/\//.test(text)) return { kind: "url", url: text };
   if (isDirectory(text)) return { kind: "dir", dir: resolve(text) };
-  throw new MincError("usage", `unknown --sources value "${text}": not auto, upstream, debian, an http(s) URL or a folder`, {
-    hint: "use --sources auto|upstream|debian|DIR|URL",
-  });
+  throw new MincError(
+    "usage",
+    `unknown --sources value "${text}": not auto, upstream, debian, an http(s) URL or a folder`,
+    {
+      hint: "use --sources auto|upstream|debian|DIR|URL",
+    },
+  );
 }
 
 function parseJobs(text: string): number {
   const jobs = Number(text);
   if (!/^\d+$/.test(text) || jobs < 1 || jobs > 1024) {
-    throw new MincError("usage", `--jobs takes a whole number from 1 to 1024, not "${text}"`, { hint: "e.g. --jobs 4" });
+    throw new MincError("usage", `--jobs takes a whole number from 1 to 1024, not "${text}"`, {
+      hint: "e.g. --jobs 4",
+    });
   }
   return jobs;
 }

@@ -27,7 +27,13 @@ export async function buildCapsh(
     const tree = join(ctx.cacheDir, "build", `libcap-${arch}`);
     await extractTarball(tarball.path, tree);
     await make(ctx, `libcap ${arch}`, ["-C", join(tree, "libcap"), ...common, "libcap.a"]);
-    await make(ctx, `capsh ${arch}`, ["-C", join(tree, "progs"), ...common, `CAPSH_SHELL='-DSHELL="/bin/sh"'`, "capsh"]);
+    await make(ctx, `capsh ${arch}`, [
+      "-C",
+      join(tree, "progs"),
+      ...common,
+      `CAPSH_SHELL='-DSHELL="/bin/sh"'`,
+      "capsh",
+    ]);
     await copyFile(join(tree, "progs", "capsh"), join(out, "capsh"));
     const strip = await ctx.runner.run(`${prefix}strip`, [join(out, "capsh")], { log: ctx.log });
     if (strip.exitCode !== 0) throw new Error(`${prefix}strip capsh exited with ${strip.exitCode}`);

@@ -3,7 +3,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MincError } from "../src/core/errors.js";
 import { make, type BreedContext } from "./context.js";
-import { applyOptions, checkSurvival, describeMismatch, parseConfig, type MergedConfig, type Mismatch } from "./kconfig.js";
+import {
+  applyOptions,
+  checkSurvival,
+  describeMismatch,
+  parseConfig,
+  type MergedConfig,
+  type Mismatch,
+} from "./kconfig.js";
 
 export interface ConfigureRequest {
   /** e.g. "kernel x86_64" */
@@ -22,7 +29,12 @@ export interface ConfigureRequest {
 export async function configure(ctx: BreedContext, req: ConfigureRequest): Promise<readonly Mismatch[]> {
   const configPath = join(req.buildDir, ".config");
   const refresh = () =>
-    make(ctx, `${req.what} config`, [...req.makeArgs, req.refresh], req.refresh === "oldconfig" ? "\n".repeat(20000) : undefined);
+    make(
+      ctx,
+      `${req.what} config`,
+      [...req.makeArgs, req.refresh],
+      req.refresh === "oldconfig" ? "\n".repeat(20000) : undefined,
+    );
   await make(ctx, `${req.what} config`, [...req.makeArgs, req.merged.start]);
   let report = checkSurvival(req.merged, new Map(), req.protectedFragments);
   // Twice: an option can become settable only once another one from the same merge is in.

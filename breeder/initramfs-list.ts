@@ -11,7 +11,22 @@ export interface InitramfsInputs {
   readonly guestFiles: readonly { readonly src: string; readonly dest: string }[];
 }
 
-const DIRS = ["/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/dev", "/proc", "/sys", "/mnt", "/tmp", "/root", "/etc", "/lib", "/lib/ermine"];
+const DIRS = [
+  "/bin",
+  "/sbin",
+  "/usr",
+  "/usr/bin",
+  "/usr/sbin",
+  "/dev",
+  "/proc",
+  "/sys",
+  "/mnt",
+  "/tmp",
+  "/root",
+  "/etc",
+  "/lib",
+  "/lib/ermine",
+];
 
 /** Every directory above `path` (e.g. /usr/sbin/x → /usr, /usr/sbin). */
 function parents(path: string): string[] {

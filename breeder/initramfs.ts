@@ -15,11 +15,23 @@ export const INITRAMFS_FILE = "initramfs.cpio.gz";
 
 /** The kernel's usr/gen_init_cpio, compiled for the build host once per kernel tree. */
 async function genInitCpio(ctx: BreedContext, tree: SourceTree): Promise<string> {
-  const tool = await artifact(join(ctx.cacheDir, "artifacts"), `gen_init_cpio-${tree.sha256.slice(0, 12)}`, false, async (out) => {
-    const r = await ctx.runner.run("gcc", ["-O2", "-o", join(out, "gen_init_cpio"), join(tree.dir, "usr/gen_init_cpio.c")], { log: ctx.log });
-    if (r.exitCode !== 0) throw new MincError("build", "cannot compile the kernel's usr/gen_init_cpio.c", { hint: `see ${ctx.log.path}` });
-    return {};
-  });
+  const tool = await artifact(
+    join(ctx.cacheDir, "artifacts"),
+    `gen_init_cpio-${tree.sha256.slice(0, 12)}`,
+    false,
+    async (out) => {
+      const r = await ctx.runner.run(
+        "gcc",
+        ["-O2", "-o", join(out, "gen_init_cpio"), join(tree.dir, "usr/gen_init_cpio.c")],
+        { log: ctx.log },
+      );
+      if (r.exitCode !== 0)
+        throw new MincError("build", "cannot compile the kernel's usr/gen_init_cpio.c", {
+          hint: `see ${ctx.log.path}`,
+        });
+      return {};
+    },
+  );
   return join(tool.dir, "gen_init_cpio");
 }
 

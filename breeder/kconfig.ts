@@ -89,6 +89,8 @@ export interface Mismatch {
   readonly wantedBy: string;
   /** a later fragment that asked for something else, if one did */
   readonly overriddenBy: string | undefined;
+  /** what that fragment asked for */
+  readonly overrideValue: KconfigValue | undefined;
 }
 
 export interface SurvivalReport {
@@ -122,16 +124,24 @@ export function checkSurvival(
         got,
         wantedBy: protectedSet.from,
         overriddenBy: overriding?.from,
+        overrideValue: overriding?.value,
       });
     } else if (protectedSet === undefined && got !== requested.value) {
-      dropped.push({ symbol, wanted: requested.value, got, wantedBy: requested.from, overriddenBy: undefined });
+      dropped.push({
+        symbol,
+        wanted: requested.value,
+        got,
+        wantedBy: requested.from,
+        overriddenBy: undefined,
+        overrideValue: undefined,
+      });
     }
   }
   return { brokenProtected, dropped };
 }
 
-/** One line per mismatch, e.g. "CONFIG_OVERLAY_FS=y (base.config) is n: turned off by my.config". */
+/** One line per mismatch, e.g. "CONFIG_OVERLAY_FS=y (base.config) is n: my.config sets n". */
 export function describeMismatch(m: Mismatch): string {
-  const why = m.overriddenBy === undefined ? "a dependency is off" : `turned off by ${m.overriddenBy}`;
+  const why = m.overriddenBy === undefined ? "a dependency is off" : `${m.overriddenBy} sets ${m.overrideValue ?? "n"}`;
   return `CONFIG_${m.symbol}=${m.wanted} (${m.wantedBy}) is ${m.got}: ${why}`;
 }

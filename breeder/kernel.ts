@@ -31,12 +31,26 @@ export async function buildKernel(
 ): Promise<Artifact<KernelMeta>> {
   const info = ARCHES[arch];
   const merged = mergeFragments(fragments, "tinyconfig");
-  const key = keyOf(["kernel", 1, arch, tree.sha256, merged.start, [...merged.options].map(([s, r]) => [s, r.value]), compiler]);
+  const key = keyOf([
+    "kernel",
+    1,
+    arch,
+    tree.sha256,
+    merged.start,
+    [...merged.options].map(([s, r]) => [s, r.value]),
+    compiler,
+  ]);
   return artifact(join(ctx.cacheDir, "artifacts"), `kernel-${arch}-${key}`, ctx.rebuild, async (out) => {
     const started = performance.now();
     const buildDir = join(ctx.cacheDir, "build", `linux-${arch}-${tree.sha256.slice(0, 12)}`);
     await mkdir(buildDir, { recursive: true });
-    const makeArgs = ["-C", tree.dir, `O=${buildDir}`, `ARCH=${info.kernelArch}`, `CROSS_COMPILE=${crossPrefix(arch, ctx.hostNodeArch)}`];
+    const makeArgs = [
+      "-C",
+      tree.dir,
+      `O=${buildDir}`,
+      `ARCH=${info.kernelArch}`,
+      `CROSS_COMPILE=${crossPrefix(arch, ctx.hostNodeArch)}`,
+    ];
     const dropped = await configure(ctx, {
       what: `kernel ${arch}`,
       makeArgs,

@@ -3,10 +3,10 @@ import type { Writable } from "node:stream";
 
 export interface Reporter {
   /** Runs `fn` as the step `label`, printing a line when it ends; `fn` says whether it found the result cached. */
-  step<T>(label: string, fn: () => Promise<{ value: T; cached: boolean; note?: string }>): Promise<T>;
-  notice(line: string): void;
+  readonly step: <T>(label: string, fn: () => Promise<{ value: T; cached: boolean; note?: string }>) => Promise<T>;
+  readonly notice: (line: string) => void;
   /** a progress callback for downloading `name` */
-  progress(name: string): (received: number, total: number | undefined) => void;
+  readonly progress: (name: string) => (received: number, total: number | undefined) => void;
 }
 
 const mib = (n: number) => (n / 1048576).toFixed(1);
@@ -22,7 +22,9 @@ export function createReporter(out: Writable & { isTTY?: boolean; columns?: numb
         const { value, cached, note } = await fn();
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
         clear();
-        out.write(`  ${label.padEnd(28)} ${cached ? "cached" : "done  "} ${seconds.padStart(6)} s${note ? `  ${note}` : ""}\n`);
+        out.write(
+          `  ${label.padEnd(28)} ${cached ? "cached" : "done  "} ${seconds.padStart(6)} s${note ? `  ${note}` : ""}\n`,
+        );
         return value;
       } catch (err) {
         const seconds = ((performance.now() - started) / 1000).toFixed(1);

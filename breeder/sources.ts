@@ -69,7 +69,10 @@ async function fromCache(path: string, expectedSha?: string): Promise<Sidecar | 
 }
 
 /** The newest cached Debian kernel tarball for this pin, if any. */
-async function cachedDebianKernel(dir: string, pin: SourcePin): Promise<{ path: string; sidecar: Sidecar } | undefined> {
+async function cachedDebianKernel(
+  dir: string,
+  pin: SourcePin,
+): Promise<{ path: string; sidecar: Sidecar } | undefined> {
   if (pin.debian.kind !== "binary") return undefined;
   const pkg = pin.debian.package;
   const names = (await readdir(dir)).filter((n) => n.startsWith(`${pkg}_`) && n.endsWith(".tar.xz"));
@@ -83,7 +86,9 @@ async function cachedDebianKernel(dir: string, pin: SourcePin): Promise<{ path: 
 async function fromDir(pin: SourcePin, dir: string): Promise<Sidecar> {
   const path = join(dir, pin.file);
   if (!existsSync(path)) {
-    throw new MincError("source", `--sources ${dir} has no ${pin.file}`, { hint: `put ${pin.file} (sha256 ${pin.sha256}) there` });
+    throw new MincError("source", `--sources ${dir} has no ${pin.file}`, {
+      hint: `put ${pin.file} (sha256 ${pin.sha256}) there`,
+    });
   }
   const sha = await sha256File(path);
   if (sha !== pin.sha256) {
@@ -101,7 +106,11 @@ async function download(ctx: SourcesContext, pin: SourcePin, url: string, origin
 }
 
 /** Fetches everything that must come from Debian in one private apt run. */
-async function fromDebian(ctx: SourcesContext, pins: readonly SourcePin[], dir: string): Promise<Map<SourceName, Sidecar & { path: string }>> {
+async function fromDebian(
+  ctx: SourcesContext,
+  pins: readonly SourcePin[],
+  dir: string,
+): Promise<Map<SourceName, Sidecar & { path: string }>> {
   const got = new Map<SourceName, Sidecar & { path: string }>();
   const wanted = [];
   for (const pin of pins) {
@@ -132,7 +141,12 @@ async function fromDebian(ctx: SourcesContext, pins: readonly SourcePin[], dir: 
       }
       const dest = join(dir, pin.file);
       await rename(join(out, orig), dest);
-      const sidecar = { origin: "debian" as const, from: `debian:${pin.debian.sourcePackage}/${orig}`, version: pin.version, sha256: sha };
+      const sidecar = {
+        origin: "debian" as const,
+        from: `debian:${pin.debian.sourcePackage}/${orig}`,
+        version: pin.version,
+        sha256: sha,
+      };
       await record(dest, sidecar);
       got.set(pin.name, { ...sidecar, path: dest });
     } else {
@@ -195,7 +209,9 @@ export async function acquireSources(ctx: SourcesContext, mode: SourcesMode): Pr
       result.set(name, { name, ...(await download(ctx, pin, pin.url, "upstream", cachedPath)) });
     } catch (err) {
       if (mode.kind === "upstream" || (err instanceof MincError && err.code === "checksum")) throw err;
-      ctx.notice(`${pin.file}: upstream unreachable (${(err as Error).message.split(": ").at(-1) ?? ""}); using Debian's archive`);
+      ctx.notice(
+        `${pin.file}: upstream unreachable (${(err as Error).message.split(": ").at(-1) ?? ""}); using Debian's archive`,
+      );
       needDebian.push(pin);
     }
   }

@@ -20,7 +20,12 @@ const COMMON: readonly Requirement[] = [
   { need: "xz", kind: "program", aptPackage: "xz-utils", why: "unpacks linux and libcap, compresses the kernel" },
   { need: "bzip2", kind: "program", aptPackage: "bzip2", why: "unpacks busybox" },
   { need: "/usr/include/gelf.h", kind: "file", aptPackage: "libelf-dev", why: "objtool (x86) and resolve_btfids" },
-  { need: "/usr/include/openssl/opensslv.h", kind: "file", aptPackage: "libssl-dev", why: "kbuild's certificate tools" },
+  {
+    need: "/usr/include/openssl/opensslv.h",
+    kind: "file",
+    aptPackage: "libssl-dev",
+    why: "kbuild's certificate tools",
+  },
 ];
 
 const DEBIAN: readonly Requirement[] = [
@@ -33,11 +38,23 @@ export function requirementsFor(arch: ArchName, hostNodeArch: string): Requireme
   const info = ARCHES[arch];
   const prefix = crossPrefix(arch, hostNodeArch);
   if (prefix === "") {
-    return [{ need: `/usr/lib/${info.gnuTriplet}/libc.a`, kind: "file", aptPackage: "libc6-dev", why: "static busybox and capsh" }];
+    return [
+      {
+        need: `/usr/lib/${info.gnuTriplet}/libc.a`,
+        kind: "file",
+        aptPackage: "libc6-dev",
+        why: "static busybox and capsh",
+      },
+    ];
   }
   return [
     { need: `${prefix}gcc`, kind: "program", aptPackage: info.gccPackage, why: `cross compiler for ${arch}` },
-    { need: `/usr/${info.gnuTriplet}/lib/libc.a`, kind: "file", aptPackage: info.libcPackage, why: `static libc for ${arch}` },
+    {
+      need: `/usr/${info.gnuTriplet}/lib/libc.a`,
+      kind: "file",
+      aptPackage: info.libcPackage,
+      why: `static libc for ${arch}`,
+    },
   ];
 }
 
@@ -47,7 +64,12 @@ export interface ToolProbe {
 }
 
 /** Throws one error naming every missing piece and the apt-get line that installs them all. */
-export function checkRequirements(arches: readonly ArchName[], hostNodeArch: string, withDebian: boolean, probe: ToolProbe): void {
+export function checkRequirements(
+  arches: readonly ArchName[],
+  hostNodeArch: string,
+  withDebian: boolean,
+  probe: ToolProbe,
+): void {
   const all = [...COMMON, ...(withDebian ? DEBIAN : []), ...arches.flatMap((a) => requirementsFor(a, hostNodeArch))];
   const missing = all.filter((r) => !(r.kind === "program" ? probe.hasProgram(r.need) : probe.hasFile(r.need)));
   if (missing.length === 0) return;

@@ -6,6 +6,9 @@ export function formatError(prog: string, err: unknown, debug: boolean): string 
   const lines = [`${prog}: ${e.message}`];
   if (e.details.length > 0) lines.push(...e.details.map((l) => `  | ${l}`));
   if (e.hint) lines.push(`${prog}: hint: ${e.hint}`);
-  if (debug || e.code === "internal") lines.push(String(e.stack), ...(e.cause ? [`cause: ${String((e.cause as Error).stack ?? e.cause)}`] : []));
+  if (debug || e.code === "internal") {
+    lines.push(e.stack ?? "");
+    if (e.cause instanceof Error) lines.push(`cause: ${e.cause.stack ?? e.cause.message}`);
+  }
   return lines.join("\n") + "\n";
 }

@@ -17,7 +17,10 @@ const isDirectory = (p: string) => existsSync(p) && statSync(p).isDirectory();
 
 function program(): Command {
   const prog = new Command("tsermine")
-    .description("Build and manage ermine images: a Linux kernel plus an initramfs with busybox, capsh and tsminc's guest init.")
+    .enablePositionalOptions()
+    .description(
+      "Build and manage ermine images: a Linux kernel plus an initramfs with busybox, capsh and tsminc's guest init.",
+    )
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => undefined });
@@ -26,7 +29,12 @@ function program(): Command {
     .command("breed")
     .description("build the ermine image(s) from source into images/<arch>/")
     .addOption(new Option("--arch <arch>", "x86_64, arm64, arm (or aliases) or all").default("x86_64"))
-    .option("--config <name|file>", "kernel config fragment, repeatable, later wins (default: smallconfig)", (v, prev: string[] = []) => [...prev, v])
+    .option(
+      "--config <name|file>",
+      "kernel config fragment, repeatable, later wins (default: smallconfig)",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option("--sources <mode>", "auto | upstream | debian | DIR | URL", "auto")
     .option("--jobs <n>", "parallel make jobs (default: number of CPUs)")
     .option("--rebuild", "rebuild every step, ignoring cached results")
@@ -69,12 +77,17 @@ function program(): Command {
 
   prog
     .command("testrun")
-    .description("boot an image to its maintenance shell on this terminal (Ctrl-A X quits)")
+    .description(
+      "boot an image to its maintenance shell on this terminal (Ctrl-A X quits), or run one command in the guest",
+    )
+    .argument("[command...]", "run this in the guest (after --) and exit with its status")
     .option("--arch <arch>", "which image", "x86_64")
     .option("--out <dir>", "image folder", defaultImagesDir)
     .option("--debug", "show kernel and init messages")
-    .action(async (opts: { arch: string; out: string; debug?: boolean }) => {
-      process.exitCode = await testrun(execaRunner, opts.out, opts.arch, opts.debug ?? false);
+    .passThroughOptions()
+    .action(async (command: string[], opts: { arch: string; out: string; debug?: boolean }) => {
+      const req = { imagesDir: opts.out, arch: opts.arch, debug: opts.debug ?? false, command };
+      process.exitCode = await testrun(execaRunner, req);
     });
   return prog;
 }

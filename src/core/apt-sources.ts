@@ -29,10 +29,7 @@ function deb822Entries(text: string): Entry[] {
     .split(/\n\s*\n/)
     .map((stanza) => {
       const field = (name: string) =>
-        new RegExp(`^${name}:\\s*(.*)$`, "mi")
-          .exec(stanza)?.[1]
-          ?.trim()
-          .split(/\s+/) ?? [];
+        new RegExp(`^${name}:\\s*(.*)$`, "mi").exec(stanza)?.[1]?.trim().split(/\s+/) ?? [];
       return { types: field("Types"), uri: field("URIs")[0] ?? "", suites: field("Suites") };
     })
     .filter((e) => e.types.includes("deb") && e.uri !== "")
@@ -54,7 +51,10 @@ export function findDebianMirror(files: readonly { name: string; text: string }[
 /** The private sources.list: deb-src for orig tarballs, deb for the linux-source package. */
 export function privateSourcesList(mirror: DebianMirror, keyring: string): string {
   const opts = `[signed-by=${keyring}]`;
-  const lines = [`deb-src ${opts} ${mirror.uri} ${mirror.suite} main`, `deb ${opts} ${mirror.uri} ${mirror.suite} main`];
+  const lines = [
+    `deb-src ${opts} ${mirror.uri} ${mirror.suite} main`,
+    `deb ${opts} ${mirror.uri} ${mirror.suite} main`,
+  ];
   if (mirror.security) lines.push(`deb ${opts} ${mirror.security.uri} ${mirror.security.suite} main`);
   return lines.join("\n") + "\n";
 }

@@ -35,7 +35,9 @@ export function kernelCmdline(spec: BootSpec): string[] {
     // A dying guest must end qemu (with -no-reboot) instead of hanging.
     "panic=-1",
     ...(spec.debug ? ["loglevel=7", "ermine.debug=1"] : ["quiet", "loglevel=0"]),
-    ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined ? [`tsc_early_khz=${spec.tscKhz}`] : []),
+    ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined
+      ? [`tsc_early_khz=${spec.tscKhz}`]
+      : []),
   ];
 }
 

@@ -14,7 +14,9 @@ async function hostAptSources(): Promise<{ name: string; text: string }[]> {
   for (const name of parts.filter((n) => n.endsWith(".list") || n.endsWith(".sources"))) {
     files.push({ name, path: join("/etc/apt/sources.list.d", name) });
   }
-  const read = await Promise.all(files.map(async (f) => ({ name: f.name, text: await readFile(f.path, "utf8").catch(() => "") })));
+  const read = await Promise.all(
+    files.map(async (f) => ({ name: f.name, text: await readFile(f.path, "utf8").catch(() => "") })),
+  );
   return read;
 }
 

@@ -2,7 +2,6 @@
 // Source trees are unpacked by GNU tar: measured here on the 1.5 GB kernel tree, 12 s against node-tar's 57 s.
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import * as tar from "tar";
@@ -13,12 +12,16 @@ async function untarPiped(file: string, args: string[], cwd: string, filter: (p:
   const child = execa(file, args, { buffer: false, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const untar = pipeline(child.stdout as Readable, tar.x({ cwd, filter }));
+  const untar = pipeline(child.stdout, tar.x({ cwd, filter }));
   const [untarred, exited] = await Promise.allSettled([untar, child]);
   if (exited.status === "rejected") {
-    throw new MincError("source", `cannot unpack with ${file} ${args.join(" ")}: ${stderr.trim() || String(exited.reason)}`, {
-      cause: exited.reason,
-    });
+    throw new MincError(
+      "source",
+      `cannot unpack with ${file} ${args.join(" ")}: ${stderr.trim() || String(exited.reason)}`,
+      {
+        cause: exited.reason,
+      },
+    );
   }
   if (untarred.status === "rejected") throw untarred.reason;
 }
@@ -32,9 +35,11 @@ export async function extractTarball(file: string, dest: string): Promise<void> 
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {
-    const r = await execa("tar", ["-xf", file, "--strip-components=1", "--no-same-owner", "-C", tmp], { reject: false });
+    const r = await execa("tar", ["-xf", file, "--strip-components=1", "--no-same-owner", "-C", tmp], {
+      reject: false,
+    });
     if (r.exitCode !== 0) {
-      throw new MincError("source", `cannot unpack ${file}: ${String(r.stderr).trim().split("\n").at(-1) ?? ""}`, {
+      throw new MincError("source", `cannot unpack ${file}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`, {
         hint: "the tarball is damaged; delete it from the cache and run again",
       });
     }

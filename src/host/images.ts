@@ -26,7 +26,9 @@ export async function listImages(imagesDir: string): Promise<string> {
     const sources = Object.entries(m.sources)
       .map(([name, s]) => `${name} ${s.version}`)
       .join(", ");
-    rows.push(`${arch.padEnd(7)} ${(size / 1048576).toFixed(2).padStart(6)} MiB  linux ${m.kernelRelease} (${configs}); ${sources}; ${m.created}`);
+    rows.push(
+      `${arch.padEnd(7)} ${(size / 1048576).toFixed(2).padStart(6)} MiB  linux ${m.kernelRelease} (${configs}); ${sources}; ${m.created}`,
+    );
   }
   return rows.length > 0 ? rows.join("\n") + "\n" : `no images in ${imagesDir}; run: tsermine breed\n`;
 }

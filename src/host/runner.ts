@@ -44,7 +44,9 @@ function execaOptions(opts: RunOptions): Options {
     ...(opts.env === undefined ? {} : { env: opts.env }),
     ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
     ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
-    ...(opts.inherit === true ? { stdin: "inherit" as const, stdout: "inherit" as const, stderr: "inherit" as const } : {}),
+    ...(opts.inherit === true
+      ? { stdin: "inherit" as const, stdout: "inherit" as const, stderr: "inherit" as const }
+      : {}),
   };
 }
 

@@ -1,0 +1,70 @@
+// tsermine breed for real: all three smallconfig images, their manifests and sizes, and a warm second run.
+import assert from "node:assert/strict";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { ARCH_NAMES, ARCHES } from "../../src/core/arch.js";
+import { defaultImagesDir } from "../../src/host/paths.js";
+import { breedAll, tsermine } from "../helpers/cli.js";
+
+interface Manifest {
+  arch: string;
+  kernelImage: string;
+  kernelRelease: string;
+  kernelConfig: { start: string; fragments: { name: string }[] };
+  sources: Record<string, { version: string; sha256: string; origin: string }>;
+  outputs: Record<string, { size: number; sha256: string }>;
+  buildSeconds: Record<string, number>;
+}
+
+const manifest = (arch: string) =>
+  JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as Manifest;
+
+test("breed --arch all --config smallconfig builds all three images", { timeout: 3_600_000 }, async () => {
+  const first = await breedAll();
+  process.stderr.write(`# breed --arch all: ${first.seconds.toFixed(1)} s\n${first.stderr}`);
+  for (const arch of ARCH_NAMES) {
+    const m = manifest(arch);
+    assert.equal(m.arch, arch);
+    assert.equal(m.kernelConfig.start, "tinyconfig");
+    assert.deepEqual(
+      m.kernelConfig.fragments.map((f) => f.name),
+      ["base.config", `${arch}.config`, "smallconfig.config"],
+    );
+    for (const name of ["linux", "busybox", "libcap"]) assert.match(m.sources[name]?.sha256 ?? "", /^[0-9a-f]{64}$/);
+    for (const file of [ARCHES[arch].kernelImage, "initramfs.cpio.gz", "config"]) {
+      assert.equal(statSync(join(defaultImagesDir, arch, file)).size, m.outputs[file]?.size, file);
+    }
+  }
+});
+
+test("the x86_64 smallconfig kernel plus initramfs is at most 3 MiB", async () => {
+  await breedAll();
+  const m = manifest("x86_64");
+  const total = (m.outputs.bzImage?.size ?? Infinity) + (m.outputs["initramfs.cpio.gz"]?.size ?? Infinity);
+  process.stderr.write(`# x86_64 kernel + initramfs: ${(total / 1048576).toFixed(2)} MiB\n`);
+  assert.ok(total <= 3 * 1048576, `${total} bytes`);
+});
+
+test("a second breed with nothing changed reuses every step", async () => {
+  await breedAll();
+  const again = await tsermine(["breed", "--arch", "all", "--config", "smallconfig"]);
+  process.stderr.write(`# warm breed --arch all: ${again.seconds.toFixed(1)} s\n`);
+  assert.equal(again.exitCode, 0, again.stderr);
+  for (const arch of ARCH_NAMES) {
+    for (const step of ["kernel", "busybox", "capsh", "initramfs"]) {
+      assert.match(again.stderr, new RegExp(`${arch}: ${step} +cached`), `${arch} ${step}`);
+    }
+  }
+});
+
+test("tsermine list shows each image with its kernel release", async () => {
+  await breedAll();
+  const r = await tsermine(["list"]);
+  assert.equal(r.exitCode, 0);
+  for (const arch of ARCH_NAMES)
+    assert.match(
+      r.stdout,
+      new RegExp(`^${arch} +\\d+\\.\\d\\d MiB  linux ${manifest(arch).kernelRelease.replace(/\./g, "\\.")}`, "m"),
+    );
+});

@@ -1,0 +1,72 @@
+// The qemu argv planner, one flag at a time, without booting anything.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { kernelCmdline, planQemu, qemuOptValue, type BootSpec } from "../../src/core/qemu-argv.js";
+
+const spec = (over: Partial<BootSpec> = {}): BootSpec => ({
+  arch: "x86_64",
+  accel: "tcg",
+  kernel: "/img/bzImage",
+  initrd: "/img/initramfs.cpio.gz",
+  memMiB: 128,
+  cpus: 1,
+  serial: "stdio",
+  debug: false,
+  tscKhz: 2600000,
+  ...over,
+});
+
+/** the value following `flag` in args */
+const after = (args: readonly string[], flag: string) => args[args.indexOf(flag) + 1];
+
+test("each arch gets its qemu binary and machine from the arch table", () => {
+  assert.equal(planQemu(spec()).file, "qemu-system-x86_64");
+  assert.deepEqual(planQemu(spec()).args.slice(0, 2), ["-M", "microvm"]);
+  assert.equal(planQemu(spec({ arch: "arm64" })).file, "qemu-system-aarch64");
+  assert.deepEqual(planQemu(spec({ arch: "arm64" })).args.slice(0, 4), ["-M", "virt", "-cpu", "cortex-a57"]);
+  assert.equal(planQemu(spec({ arch: "arm" })).file, "qemu-system-arm");
+});
+
+test("accel: tcg alone, kvm with the host cpu", () => {
+  assert.equal(after(planQemu(spec()).args, "-accel"), "tcg");
+  assert.ok(!planQemu(spec()).args.includes("-cpu"));
+  assert.equal(after(planQemu(spec({ accel: "kvm" })).args, "-cpu"), "host");
+});
+
+test("no default devices, no user config, no reboot: a dying guest ends qemu", () => {
+  const { args } = planQemu(spec());
+  for (const flag of ["-nodefaults", "-no-user-config", "-no-reboot"]) assert.ok(args.includes(flag), flag);
+  assert.match(after(args, "-append") ?? "", /\bpanic=-1\b/);
+});
+
+test("memory, cpus, kernel and initrd", () => {
+  const { args } = planQemu(spec({ memMiB: 96, cpus: 2 }));
+  assert.equal(after(args, "-m"), "96");
+  assert.equal(after(args, "-smp"), "2");
+  assert.equal(after(args, "-kernel"), "/img/bzImage");
+  assert.equal(after(args, "-initrd"), "/img/initramfs.cpio.gz");
+});
+
+test("the console is the arch's serial tty, quiet unless debugging", () => {
+  assert.deepEqual(kernelCmdline(spec()).slice(0, 4), ["console=ttyS0", "panic=-1", "quiet", "loglevel=0"]);
+  assert.equal(kernelCmdline(spec({ arch: "arm" }))[0], "console=ttyAMA0");
+  const debug = kernelCmdline(spec({ debug: true }));
+  assert.ok(debug.includes("ermine.debug=1") && !debug.includes("quiet"));
+});
+
+test("tsc_early_khz only for x86_64 under TCG", () => {
+  assert.ok(kernelCmdline(spec()).includes("tsc_early_khz=2600000"));
+  assert.ok(!kernelCmdline(spec({ accel: "kvm" })).some((w) => w.startsWith("tsc_early_khz")));
+  assert.ok(!kernelCmdline(spec({ arch: "arm64" })).some((w) => w.startsWith("tsc_early_khz")));
+});
+
+test("the share is a virtio-9p device on the arch's bus with mount_tag minc", () => {
+  assert.ok(!planQemu(spec()).args.includes("-fsdev"));
+  const { args } = planQemu(spec({ share: "/run/tsminc/a,b" }));
+  assert.equal(after(args, "-fsdev"), "local,id=minc,path=/run/tsminc/a,,b,security_model=none");
+  assert.equal(after(args, "-device"), "virtio-9p-device,fsdev=minc,mount_tag=minc");
+});
+
+test("qemu option values double their commas", () => {
+  assert.equal(qemuOptValue("a,b,,c"), "a,,b,,,,c");
+});
