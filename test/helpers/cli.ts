@@ -21,6 +21,7 @@ export async function tsermine(args: readonly string[], env: Record<string, stri
     reject: false,
     env,
     stdin: "ignore",
+    stripFinalNewline: false,
   });
   return {
     exitCode: r.exitCode ?? 255,
@@ -64,7 +65,12 @@ export async function bootWithRunSh(arch: ArchName, kernelImage: string, runSh: 
     debug: false,
     ...(tscKhz === undefined ? {} : { tscKhz }),
   });
-  const r = await execa(plan.file, plan.args, { reject: false, stdin: "ignore", timeout: 120_000 });
+  const r = await execa(plan.file, plan.args, {
+    reject: false,
+    stdin: "ignore",
+    timeout: 120_000,
+    stripFinalNewline: false,
+  });
   let exitcode: string | undefined;
   try {
     exitcode = readFileSync(join(share, "exitcode"), "utf8").trim();
