@@ -1,0 +1,237 @@
+#!/bin/sh
+# enter.sh: enters a container and runs a command in it: new mount/uts/ipc/pid namespaces, proc, dev,
+# sys, tmp, hostname, binds, pivot_root, capabilities and ids, exec. Run as root; the arguments of
+# the command come NUL-separated from a file, so no shell ever re-reads them.
+#
+# enter.sh [options] ROOT ARGSFILE
+#   --name NAME        hostname in the container
+#   --usedev           devtmpfs as /dev instead of a tmpfs with the basic nodes
+#   --nocaps CAPS      capabilities to drop (capsh --drop syntax: cap_a,cap_b)
+#   --user UID[:GID]   run as these numeric ids
+#   --binds FILE       NUL-separated pairs: SRC (a guest path) and DEST (a path inside the container)
+#   --stdio tty|ports  tty: the console is the controlling terminal; ports: virtio-serial ports
+#                      tsminc.stdin/stdout/stderr carry the stdio
+#   --tty-size R C     terminal rows and columns (tty mode)
+#   --capsh PATH       capsh to use for --nocaps and --user
+set -u
+
+NAME=""
+USEDEV=0
+NOCAPS=""
+USERSPEC=""
+BINDS=""
+DROP=0
+CAPSH_ARGS=""
+STDIO="tty"
+ROWS=""
+COLS=""
+CAPSH=/usr/sbin/capsh
+CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+CONSOLE=""
+# Where the pivot parks the guest's own root, and its busybox there.
+OLD=/dev/shm
+BUSYBOX=$OLD/bin/busybox
+
+die() {
+	echo "tsminc: $*" >&2
+	exit 125
+}
+
+phase() {
+	:;: "phase $1";:
+	"$@"
+}
+
+# The device node of the virtio-serial port named $1.
+port_device() {
+	for port in /sys/class/virtio-ports/*; do
+		if [ "$(cat "$port/name" 2>/dev/null)" = "$1" ]; then
+			echo "/dev/${port##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+open_stdio() {
+	case "$STDIO" in
+	ports)
+		stdin=$(port_device tsminc.stdin) || die "no stdin port"
+		stdout=$(port_device tsminc.stdout) || die "no stdout port"
+		stderr=$(port_device tsminc.stderr) || die "no stderr port"
+		exec <"$stdin" >"$stdout" 2>"$stderr"
+		;;
+	tty)
+		# /dev/console cannot be a controlling terminal: use the tty device behind it.
+		read -r CONSOLE </sys/class/tty/console/active
+		CONSOLE=/dev/${CONSOLE##* }
+		# shellcheck disable=SC2094 # a tty is read and written at once
+		exec <"$CONSOLE" >"$CONSOLE" 2>&1
+		if [ -n "$ROWS" ] && [ -n "$COLS" ]; then stty rows "$ROWS" cols "$COLS"; fi
+		;;
+	esac
+}
+
+mount_dev() {
+	mkdir -p "$ROOT/dev"
+	if [ "$USEDEV" = 1 ]; then
+		mount -t devtmpfs -o nosuid devtmpfs "$ROOT/dev"
+	else
+		mount -t tmpfs -o nosuid,mode=0755,size=64k tmpfs "$ROOT/dev"
+		for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
+			name=${node%%:*}
+			numbers=${node#*:}
+			mknod -m 666 "$ROOT/dev/$name" c "${numbers%:*}" "${numbers#*:}"
+		done
+		ln -s /proc/self/fd "$ROOT/dev/fd"
+		ln -s /proc/self/fd/0 "$ROOT/dev/stdin"
+		ln -s /proc/self/fd/1 "$ROOT/dev/stdout"
+		ln -s /proc/self/fd/2 "$ROOT/dev/stderr"
+		ln -s pts/ptmx "$ROOT/dev/ptmx"
+	fi
+	mkdir -p "$ROOT/dev/pts"
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$ROOT/dev/pts"
+	# /dev/shm is a plain sticky directory on this tmpfs; the pivot parks the old root on it.
+	mkdir -m 1777 "$ROOT/dev/shm"
+	if [ "$STDIO" = tty ]; then
+		: >"$ROOT/dev/console"
+		mount --bind "$CONSOLE" "$ROOT/dev/console"
+	fi
+}
+
+mount_filesystems() {
+	mount --make-rprivate /
+	# pivot_root needs the new root to be a mount point.
+	mount --bind "$ROOT" "$ROOT"
+	mkdir -p "$ROOT/proc" "$ROOT/sys" "$ROOT/tmp"
+	mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
+	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys"
+	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$ROOT/tmp"
+	mount_dev
+}
+
+set_hostname() {
+	[ -z "$NAME" ] || hostname "$NAME"
+}
+
+pivot() {
+	cd "$ROOT" || die "cannot enter $ROOT"
+	pivot_root . dev/shm || die "pivot_root failed"
+	cd / || die "cannot enter the new root"
+}
+
+# Binds run after the pivot, so the kernel resolves each target inside the container: a symlink
+# in the rootfs that points at /etc makes the bind land on the container's /etc, never the host's.
+# busybox ash's read -d '' splits at NUL bytes, which no path can hold.
+# shellcheck disable=SC3045
+bind_mounts() {
+	[ -n "$BINDS" ] || return 0
+	while IFS= read -r -d '' src && IFS= read -r -d '' dest; do
+		if [ -d "$OLD$src" ]; then
+			"$BUSYBOX" mkdir -p "$dest" || die "cannot make the bind target $dest"
+		elif [ ! -e "$dest" ]; then
+			"$BUSYBOX" mkdir -p "$("$BUSYBOX" dirname "$dest")" || die "cannot make the bind target $dest"
+			: >"$dest" || die "cannot make the bind target $dest"
+		fi
+		"$BUSYBOX" mount --bind "$OLD$src" "$dest" || die "cannot bind $dest"
+	done <"$OLD$BINDS"
+}
+
+detach_old_root() {
+	"$BUSYBOX" umount -l "$OLD" || die "cannot detach the old root"
+}
+
+# Runs the command (the arguments read from ARGSFILE) in place of this shell.
+# shellcheck disable=SC3045
+run_command() {
+	set --
+	while IFS= read -r -d '' arg; do set -- "$@" "$arg"; done <&8
+	exec 8<&-
+	[ "$#" -gt 0 ] || set -- /bin/sh
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX
+	PATH=$CONTAINER_PATH
+	export PATH
+	path=$(command -v -- "$1") || {
+		echo "tsminc: $1: command not found" >&2
+		exit 127
+	}
+	case "$path" in
+	/*) ;;
+	*)
+		echo "tsminc: $1: not an executable file" >&2
+		exit 126
+		;;
+	esac
+	if [ -d "$path" ] || [ ! -x "$path" ]; then
+		echo "tsminc: $1: permission denied" >&2
+		exit 126
+	fi
+	if [ "$DROP" = 1 ]; then
+		shift
+		# capsh runs from the descriptor opened before the pivot. CAPSH_ARGS holds only options
+		# made of letters, digits, "_", ",", "=" and "-" (tsminc checks --nocaps and --user).
+		# shellcheck disable=SC2086
+		exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@"
+	fi
+	exec "$@"
+}
+
+inside() {
+	phase mount_filesystems
+	phase set_hostname
+	phase bind_mounts
+	# Files of ours are opened now: after the pivot only the container and $OLD are reachable.
+	exec 8<"$ARGS" || die "cannot read the arguments"
+	if [ -n "$NOCAPS" ] || [ -n "$USERSPEC" ]; then
+		DROP=1
+		exec 9<"$CAPSH" || die "cannot open capsh"
+		[ -z "$NOCAPS" ] || CAPSH_ARGS="--drop=$NOCAPS"
+		if [ -n "$USERSPEC" ]; then
+			uid=${USERSPEC%%:*}
+			gid=${USERSPEC#*:}
+			[ "$gid" != "$USERSPEC" ] || gid=$uid
+			CAPSH_ARGS="$CAPSH_ARGS --gid=$gid --groups=$gid --uid=$uid"
+		fi
+	fi
+	phase pivot
+	phase bind_mounts
+	phase detach_old_root
+	run_command
+}
+
+# Sets the variables above from the options; the caller's "$@" stays whole for the re-exec.
+parse_options() {
+	while [ "$#" -gt 0 ]; do
+		case "$1" in
+		--name) NAME=$2 && shift 2 ;;
+		--usedev) USEDEV=1 && shift ;;
+		--nocaps) NOCAPS=$2 && shift 2 ;;
+		--user) USERSPEC=$2 && shift 2 ;;
+		--binds) BINDS=$2 && shift 2 ;;
+		--stdio) STDIO=$2 && shift 2 ;;
+		--tty-size) ROWS=$2 && COLS=$3 && shift 3 ;;
+		--capsh) CAPSH=$2 && shift 2 ;;
+		--inside) INSIDE=1 && shift ;;
+		--console) CONSOLE=$2 && shift 2 ;;
+		--) shift && break ;;
+		-*) die "enter.sh: unknown option $1" ;;
+		*) break ;;
+		esac
+	done
+	[ "$#" -eq 2 ] || die "usage: enter.sh [options] ROOT ARGSFILE"
+	ROOT=$1
+	ARGS=$2
+}
+
+parse_options "$@"
+if [ "${INSIDE:-0}" = 1 ]; then
+	inside
+else
+	phase open_stdio
+	# The container gets a session of its own; in tty mode the console is its controlling terminal,
+	# so Ctrl-C reaches the command and nothing outside it.
+	if [ "$STDIO" = tty ]; then
+		exec unshare -m -u -i -p -f -- setsid -c /bin/sh "$0" --inside --console "$CONSOLE" "$@"
+	fi
+	exec unshare -m -u -i -p -f -- setsid /bin/sh "$0" --inside "$@"
+fi
