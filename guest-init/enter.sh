@@ -53,6 +53,15 @@ port_device() {
 	return 1
 }
 
+# tsminc writes "ROWS COLS" lines to the tsminc.ctl port when the user's terminal is resized; setting
+# the console's size sends SIGWINCH to the container's foreground process group, as on a real tty.
+follow_resizes() {
+	ctl=$(port_device tsminc.ctl) || return 0
+	while read -r rows cols; do
+		stty -F "$CONSOLE" rows "$rows" cols "$cols"
+	done <"$ctl" &
+}
+
 open_stdio() {
 	case "$STDIO" in
 	ports)
@@ -68,6 +77,7 @@ open_stdio() {
 		# shellcheck disable=SC2094 # a tty is read and written at once
 		exec <"$CONSOLE" >"$CONSOLE" 2>&1
 		if [ -n "$ROWS" ] && [ -n "$COLS" ]; then stty rows "$ROWS" cols "$COLS"; fi
+		follow_resizes
 		;;
 	esac
 }
@@ -141,6 +151,27 @@ detach_old_root() {
 	"$BUSYBOX" umount -l "$OLD" || die "cannot detach the old root"
 }
 
+# Prints the file the container would run for $1: itself if it holds a "/", else the first match in
+# PATH (a program of the container, never a builtin of this shell).
+find_program() {
+	case "$1" in
+	*/*)
+		[ -e "$1" ] && echo "$1"
+		return
+		;;
+	esac
+	dirs=$PATH:
+	while [ -n "$dirs" ]; do
+		dir=${dirs%%:*}
+		dirs=${dirs#*:}
+		if [ -f "${dir:-.}/$1" ] && [ -x "${dir:-.}/$1" ]; then
+			echo "${dir:-.}/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # Runs the command (the arguments read from ARGSFILE) in place of this shell.
 # shellcheck disable=SC3045
 run_command() {
@@ -151,29 +182,31 @@ run_command() {
 	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX
 	PATH=$CONTAINER_PATH
 	export PATH
-	path=$(command -v -- "$1") || {
+	path=$(find_program "$1") || {
 		echo "tsminc: $1: command not found" >&2
 		exit 127
 	}
-	case "$path" in
-	/*) ;;
-	*)
-		echo "tsminc: $1: not an executable file" >&2
-		exit 126
-		;;
-	esac
 	if [ -d "$path" ] || [ ! -x "$path" ]; then
 		echo "tsminc: $1: permission denied" >&2
 		exit 126
 	fi
+	shift
+	# The command runs as PID 2: the kernel ignores default-action signals sent to a namespace's init,
+	# so as PID 1 a plain `sleep` would shrug off Ctrl-C and `kill -9 $$`. This shell stays PID 1,
+	# reaps orphans, and leaves with the command's status (128+n after signal n).
+	# This shell's own stderr goes to /dev/null (ash would report "Killed" on it); the command gets the
+	# real one back on its fd 2, inside a subshell, since ash applies a command's redirections in the
+	# parent while it waits.
+	exec 3>&2 2>/dev/null
 	if [ "$DROP" = 1 ]; then
-		shift
 		# capsh runs from the descriptor opened before the pivot. CAPSH_ARGS holds only options
 		# made of letters, digits, "_", ",", "=" and "-" (tsminc checks --nocaps and --user).
 		# shellcheck disable=SC2086
-		exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@"
+		(exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@" 2>&3 3>&-)
+	else
+		(exec "$path" "$@" 2>&3 3>&-)
 	fi
-	exec "$@"
+	exit
 }
 
 inside() {

@@ -10,8 +10,13 @@ export interface BootSpec {
   readonly cpus: number;
   /** host folder shared with the guest as 9p mount_tag "minc" */
   readonly share?: string;
-  /** "stdio": the serial port is the process's stdio; "mon:stdio" adds qemu's Ctrl-A monitor */
-  readonly serial: "stdio" | "mon:stdio";
+  /**
+   * Where the serial console goes: "stdio" (a terminal; Ctrl-C is passed to the guest), "monitor"
+   * (stdio with qemu's Ctrl-A monitor), "null" (discarded) or "stderr" (a log on our stderr).
+   */
+  readonly console: "stdio" | "monitor" | "null" | "stderr";
+  /** virtio-serial ports: each a name in the guest and a unix socket qemu connects to */
+  readonly ports?: readonly { readonly name: string; readonly socket: string }[];
   /** show kernel and init messages */
   readonly debug: boolean;
   /** the host's TSC in kHz: an x86 guest under TCG needs it or it may hang calibrating (see kernel-configs) */
@@ -41,6 +46,29 @@ export function kernelCmdline(spec: BootSpec): string[] {
   ];
 }
 
+const CONSOLE: Readonly<Record<BootSpec["console"], readonly string[]>> = {
+  // signal=off: Ctrl-C is a byte for the guest, not a signal to qemu.
+  stdio: ["-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"],
+  monitor: ["-serial", "mon:stdio"],
+  null: ["-chardev", "null,id=console", "-serial", "chardev:console"],
+  stderr: ["-chardev", "file,id=console,path=/dev/stderr", "-serial", "chardev:console"],
+};
+
+function portArgs(spec: BootSpec): string[] {
+  const ports = spec.ports ?? [];
+  if (ports.length === 0) return [];
+  return [
+    "-device",
+    `virtio-serial-${ARCHES[spec.arch].virtioBus}`,
+    ...ports.flatMap((p, i) => [
+      "-chardev",
+      `socket,id=port${i},path=${qemuOptValue(p.socket)}`,
+      "-device",
+      `virtserialport,chardev=port${i},name=${p.name}`,
+    ]),
+  ];
+}
+
 export function planQemu(spec: BootSpec): QemuPlan {
   const info = ARCHES[spec.arch];
   const share = spec.share;
@@ -55,8 +83,7 @@ export function planQemu(spec: BootSpec): QemuPlan {
       "-no-user-config",
       "-display",
       "none",
-      "-serial",
-      spec.serial,
+      ...CONSOLE[spec.console],
       "-no-reboot",
       "-m",
       String(spec.memMiB),
@@ -72,10 +99,12 @@ export function planQemu(spec: BootSpec): QemuPlan {
         ? []
         : [
             "-fsdev",
-            `local,id=minc,path=${qemuOptValue(share)},security_model=none`,
+            // multidevs=remap: the share spans several filesystems (overlay, binds); keep inodes unique.
+            `local,id=minc,path=${qemuOptValue(share)},security_model=none,multidevs=remap`,
             "-device",
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
           ]),
+      ...portArgs(spec),
     ],
   };
 }

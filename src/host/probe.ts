@@ -1,6 +1,12 @@
-// Reads the facts of this host that a boot depends on: TSC frequency and whether KVM works.
-import { accessSync, constants, readFileSync } from "node:fs";
-import { archOfNode, type ArchName } from "../core/arch.js";
+// Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { RunConfig } from "../config/run-config.js";
+import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
+import type { HostFacts, ImageFacts } from "../core/launch-plan.js";
+import { defaultImagesDir, packageRoot } from "./paths.js";
+import { which } from "./which.js";
 
 function cpuinfo(): string {
   try {
@@ -26,4 +32,56 @@ export function kvmUnusable(arch: ArchName, info: string = cpuinfo()): string | 
   }
   if (arch === "x86_64" && !/^flags\s*:.*\b(vmx|svm)\b/m.test(info)) return "the CPU has no vmx/svm flag";
   return undefined;
+}
+
+function kindOf(path: string): "file" | "dir" | "missing" {
+  try {
+    return statSync(path).isDirectory() ? "dir" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/** Image folders in search order: --ermine, the package's images/, ~/.local/share/tsminc/images. */
+export function imageDirs(ermine: string | undefined): string[] {
+  return ermine !== undefined ? [ermine] : [defaultImagesDir, join(homedir(), ".local/share/tsminc/images")];
+}
+
+function findImage(dirs: readonly string[], arch: ArchName): ImageFacts | undefined {
+  for (const dir of dirs) {
+    const manifest = join(dir, arch, "manifest.json");
+    if (!existsSync(manifest)) continue;
+    const m = JSON.parse(readFileSync(manifest, "utf8")) as { kernelImage: string; initramfs: string };
+    return { dir: join(dir, arch), kernel: m.kernelImage, initramfs: m.initramfs };
+  }
+  return undefined;
+}
+
+export function probeHost(config: RunConfig): HostFacts {
+  const info = cpuinfo();
+  const dirs = imageDirs(config.ermine);
+  const images: Partial<Record<ArchName, ImageFacts>> = {};
+  for (const arch of ARCH_NAMES) {
+    const found = findImage(dirs, arch);
+    if (found) images[arch] = found;
+  }
+  const rootKind = kindOf(config.rootdir);
+  const runtime = process.env.XDG_RUNTIME_DIR && process.getuid?.() !== 0 ? join(process.env.XDG_RUNTIME_DIR, "tsminc") : "/run/tsminc";
+  return {
+    uid: process.getuid?.() ?? -1,
+    hostArch: archOfNode(process.arch),
+    kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<ArchName, string | undefined>,
+    tscKhz: process.arch === "x64" ? hostTscKhz(info) : undefined,
+    images,
+    imageDirs: dirs,
+    qemuBinaries: new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuBinary).filter((q) => which(q) !== undefined)),
+    rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
+    bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),
+    tempdir: config.tempdir === undefined ? undefined : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work")) ? "kept" : "other",
+    stdinTty: process.stdin.isTTY === true,
+    stdoutTty: process.stdout.isTTY === true,
+    ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
+    runtimeDir: runtime,
+    prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
+  };
 }

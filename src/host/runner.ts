@@ -13,6 +13,8 @@ export interface RunOptions {
   readonly stdoutFile?: string;
   /** the child shares this process's stdin, stdout and stderr (interactive use) */
   readonly inherit?: boolean;
+  /** the child's stdin and stdout are closed and its stderr is this process's (its messages reach the user) */
+  readonly stderrOnly?: boolean;
 }
 
 export interface RunResult {
@@ -23,9 +25,18 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+export interface Child {
+  readonly pid: number | undefined;
+  kill(signal: NodeJS.Signals): void;
+  /** resolves with the status once it exits (128+n after signal n); rejects only if it could not start */
+  readonly done: Promise<RunResult>;
+}
+
 export interface Runner {
   /** Runs `file` with `args` (never through a shell) and resolves with its status; rejects only if it cannot start. */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** Starts `file` with `args`, returning at once with a handle to signal it and await it. */
+  spawn(file: string, args: readonly string[], opts?: RunOptions): Child;
 }
 
 function signalNumber(signal: string | undefined): number {
@@ -50,11 +61,10 @@ function execaOptions(opts: RunOptions): Options {
   };
 }
 
-export const execaRunner: Runner = {
-  async run(file, args, opts = {}) {
-    const child = execa(file, args, execaOptions(opts));
-    if (opts.log !== undefined) child.all?.pipe(opts.log, { end: false });
-    const result = await child;
+function start(file: string, args: readonly string[], opts: RunOptions = {}): Child {
+  const child = execa(file, args, execaOptions(opts));
+  if (opts.log !== undefined) child.all?.pipe(opts.log, { end: false });
+  const done = child.then((result) => {
     if (result.exitCode === undefined && result.signal === undefined) {
       // It never started (ENOENT, EACCES): that is the caller's error to report, not a status.
       throw result.cause instanceof Error ? result.cause : new Error(result.message);
@@ -64,5 +74,11 @@ export const execaRunner: Runner = {
       stdout: typeof result.stdout === "string" ? result.stdout : "",
       stderr: typeof result.stderr === "string" ? result.stderr : "",
     };
-  },
+  });
+  return { pid: child.pid, kill: (signal) => child.kill(signal), done };
+}
+
+export const execaRunner: Runner = {
+  run: (file, args, opts) => start(file, args, opts).done,
+  spawn: start,
 };

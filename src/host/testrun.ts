@@ -44,7 +44,7 @@ export async function testrun(runner: Runner, req: TestrunRequest): Promise<numb
       initrd: join(dir, manifest.initramfs),
       memMiB: 128,
       cpus: 1,
-      serial: share === undefined ? "mon:stdio" : "stdio",
+      console: share === undefined ? "monitor" : "stdio",
       debug: req.debug,
       ...(share === undefined ? {} : { share }),
       ...(tscKhz === undefined ? {} : { tscKhz }),

@@ -61,7 +61,7 @@ export async function bootWithRunSh(arch: ArchName, kernelImage: string, runSh: 
     memMiB: 128,
     cpus: 1,
     share,
-    serial: "stdio",
+    console: "stdio",
     debug: false,
     ...(tscKhz === undefined ? {} : { tscKhz }),
   });

@@ -10,7 +10,7 @@ const spec = (over: Partial<BootSpec> = {}): BootSpec => ({
   initrd: "/img/initramfs.cpio.gz",
   memMiB: 128,
   cpus: 1,
-  serial: "stdio",
+  console: "null",
   debug: false,
   tscKhz: 2600000,
   ...over,

@@ -1,0 +1,31 @@
+#!/bin/sh
+# prepare-root.sh: run by tsminc inside a private mount namespace (unshare --mount --propagation private):
+# mounts the container root into the tmpdir (an overlay on the rootfs, or the rootfs itself with
+# --direct) and the bind sources under tmpdir/binds/, then execs the rest of its arguments (qemu).
+# Everything arrives as arguments; nothing is evaluated. The mounts end with the namespace.
+#
+# prepare-root.sh TMPDIR ROOTFS DIRECT NBINDS [SOURCE]... -- COMMAND [ARG]...
+set -eu
+tmp=$1
+rootfs=$2
+direct=$3
+count=$4
+shift 4
+
+if [ "$direct" = 1 ]; then
+	mount --bind "$rootfs" "$tmp/root"
+else
+	# The rootfs is bound to a path of ours first: overlay's option string cannot carry every path.
+	mount --bind -o ro "$rootfs" "$tmp/lower"
+	mount -t overlay -o "lowerdir=$tmp/lower,upperdir=$tmp/storage,workdir=$tmp/work" overlay "$tmp/root"
+fi
+
+i=0
+while [ "$i" -lt "$count" ]; do
+	mount --bind "$1" "$tmp/binds/$i"
+	shift
+	i=$((i + 1))
+done
+
+[ "$1" = "--" ] && shift
+exec "$@"

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// tsminc: runs a command in a container, here inside an ermine micro-VM (--qemu). The only place
+// its exit status is chosen: the command's own, or 125 when tsminc itself failed.
+import { Command, CommanderError } from "commander";
+import { toRunConfig, type RawRunOptions } from "../config/run-config.js";
+import { describePlan } from "../core/describe-plan.js";
+import { planLaunch } from "../core/launch-plan.js";
+import { launchQemu } from "../host/launch.js";
+import { probeHost } from "../host/probe.js";
+import { nodePtySpawner } from "../host/pty.js";
+import { execaRunner } from "../host/runner.js";
+import { makeTmpdir } from "../host/tmpdir.js";
+import { ESCAPE_HELP } from "../host/console-bridge.js";
+import { formatError } from "./report.js";
+
+/** Docker's convention: the launcher itself failed. */
+const LAUNCHER_FAILED = 125;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>): Command {
+  return new Command("tsminc")
+    .description(`Run a command in a container; with --qemu, inside its own ermine micro-VM. In a terminal, ${ESCAPE_HELP} kills the VM.`)
+    .usage("[options] [--] [command [args...]]")
+    .argument("[command...]", "the command and its arguments (default: the rootfs's /bin/sh)")
+    .option("-r, --rootdir <dir>", "the container's root filesystem", "/")
+    .option("-k, --keep", "keep the container's tmpdir (its writes) and print how to reuse it")
+    .option("-t, --tempdir <dir>", "reuse a tmpdir kept with -k (implies -k)")
+    .option("-D, --direct", "no overlay: the container writes into the rootfs")
+    .option("-b, --bind <host[:path]>", "bind a host file or folder into the container (repeatable)", collect, [])
+    .option("--name <name>", "the container's hostname")
+    .option("--user <uid[:gid]>", "run the command with these numeric ids")
+    .option("--nocaps <caps>", "capabilities to drop, e.g. cap_sys_admin,cap_net_raw")
+    .option("--usedev", "devtmpfs as /dev instead of a minimal /dev")
+    .option("--pivot", "accepted for MINCS compatibility: ermine always uses pivot_root")
+    .option("--qemu", "run the container inside an ermine micro-VM")
+    .option("--arch <arch>", "the VM's architecture: x86_64, arm64, arm (default: the host's)")
+    .option("--cpus <n>", "virtual CPUs of the VM", "1")
+    .option("--mem <size>", "memory of the VM, e.g. 128M, 1G", "128M")
+    .option("--accel <accel>", "auto (KVM when usable), kvm or tcg", "auto")
+    .option("--ermine <dir>", "image folder (default: the package's images/, then ~/.local/share/tsminc/images)")
+    .option("--dry-run", "print the plan, with the qemu argv, and start nothing")
+    .option("--debug", "show the kernel and init messages")
+    .enablePositionalOptions()
+    .passThroughOptions()
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined })
+    .action(async (command: string[], raw: RawRunOptions) => {
+      await run(raw, command);
+    });
+}
+
+async function run(raw: RawRunOptions, command: string[]): Promise<void> {
+  const config = toRunConfig(raw, command, process.cwd());
+  const facts = probeHost(config);
+  // Plan first with a placeholder: bad input fails here, before anything is made on the host.
+  const draft = planLaunch(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-XXXXXX`);
+  if (config.dryRun) {
+    process.stdout.write(describePlan(config, draft));
+    return;
+  }
+  const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
+  const plan = planLaunch(config, facts, tmpdir);
+  process.exitCode = await launchQemu(plan, config.rootdir, {
+    runner: execaRunner,
+    pty: nodePtySpawner,
+    stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const debug = argv.includes("--debug");
+  try {
+    await program(run).parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return;
+      process.stderr.write(`tsminc: ${err.message.replace(/^error: /, "")}\ntsminc: hint: see tsminc --help\n`);
+    } else {
+      process.stderr.write(formatError("tsminc", err, debug));
+    }
+    process.exitCode = LAUNCHER_FAILED;
+  }
+}
+
+await main(process.argv);
+// Nothing of ours may keep the process alive after the run (stdin, sockets): leave with the status.
+process.exit(process.exitCode ?? 0);

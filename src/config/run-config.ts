@@ -1,0 +1,153 @@
+// tsminc's options, validated into one RunConfig. Pure: paths are resolved against the given cwd only.
+import { isAbsolute, resolve } from "node:path";
+import { lookupArch, type ArchName } from "../core/arch.js";
+import { MincError } from "../core/errors.js";
+
+export interface RawRunOptions {
+  readonly rootdir?: string;
+  readonly keep?: boolean;
+  readonly tempdir?: string;
+  readonly direct?: boolean;
+  readonly bind?: readonly string[];
+  readonly name?: string;
+  readonly user?: string;
+  readonly nocaps?: string;
+  readonly usedev?: boolean;
+  readonly pivot?: boolean;
+  readonly qemu?: boolean;
+  readonly arch?: string;
+  readonly debug?: boolean;
+  readonly cpus?: string;
+  readonly mem?: string;
+  readonly accel?: string;
+  readonly ermine?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface Bind {
+  /** absolute host path */
+  readonly source: string;
+  /** absolute path inside the container */
+  readonly target: string;
+}
+
+export interface RunConfig {
+  readonly qemu: boolean;
+  readonly rootdir: string;
+  readonly keep: boolean;
+  /** a kept container's tmpdir to reuse (-t) */
+  readonly tempdir: string | undefined;
+  readonly direct: boolean;
+  readonly binds: readonly Bind[];
+  readonly name: string | undefined;
+  readonly user: { readonly uid: number; readonly gid: number } | undefined;
+  /** capabilities to drop, capsh spelling (cap_sys_admin) */
+  readonly nocaps: readonly string[];
+  readonly usedev: boolean;
+  readonly debug: boolean;
+  readonly dryRun: boolean;
+  readonly arch: ArchName | undefined;
+  readonly cpus: number;
+  readonly memMiB: number;
+  readonly accel: "auto" | "kvm" | "tcg";
+  readonly ermine: string | undefined;
+  /** the command and its arguments, exactly as given (empty: the rootfs's shell) */
+  readonly command: readonly string[];
+}
+
+export const DEFAULT_CPUS = 1;
+export const DEFAULT_MEM_MIB = 128;
+
+const usage = (message: string, hint: string) => new MincError("usage", message, { hint });
+
+/** "128M", "1G", "512k", or a number of MiB. */
+export function parseMemory(text: string): number {
+  const m = /^(\d+)([kKmMgG]i?[bB]?)?$/.exec(text);
+  if (!m?.[1]) throw usage(`--mem takes a size like 128M or 1G, not "${text}"`, "e.g. --mem 256M");
+  const unit = (m[2] ?? "M")[0]?.toLowerCase();
+  const mib = unit === "g" ? Number(m[1]) * 1024 : unit === "k" ? Number(m[1]) / 1024 : Number(m[1]);
+  if (!Number.isInteger(mib) || mib < 32 || mib > 1024 * 1024) {
+    throw usage(`--mem ${text} is outside 32M..1T (or not a whole MiB)`, "e.g. --mem 256M");
+  }
+  return mib;
+}
+
+function parseCpus(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw usage(`--cpus takes a whole number from 1 to 256, not "${text}"`, "e.g. --cpus 2");
+  return n;
+}
+
+/** HOST[:PATH]; PATH, when given, is absolute and starts after the last ":/". */
+export function parseBind(text: string, cwd: string): Bind {
+  const split = text.lastIndexOf(":/");
+  const hostPart = split > 0 ? text.slice(0, split) : text;
+  const targetPart = split > 0 ? text.slice(split + 1) : undefined;
+  if (hostPart === "") throw usage(`--bind "${text}" names no host path`, "use --bind HOST[:PATH]");
+  const source = resolve(cwd, hostPart);
+  const target = targetPart ?? source;
+  if (!isAbsolute(target)) throw usage(`--bind target "${target}" is not absolute`, "use --bind HOST[:/PATH]");
+  return { source, target };
+}
+
+function parseUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!m?.[1]) throw usage(`--user takes UID[:GID] as numbers, not "${text}"`, "e.g. --user 1000:1000");
+  const uid = Number(m[1]);
+  const gid = Number(m[2] ?? m[1]);
+  if (uid > 0xfffffffe || gid > 0xfffffffe) throw usage(`--user ${text} is out of range`, "ids go up to 4294967294");
+  return { uid, gid };
+}
+
+function parseCaps(text: string): string[] {
+  const caps = text
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter(Boolean)
+    .map((c) => (c.startsWith("cap_") ? c : `cap_${c}`));
+  const bad = caps.find((c) => !/^cap_[a-z_]+$/.test(c));
+  if (bad !== undefined || caps.length === 0) {
+    throw usage(`--nocaps takes capability names like cap_sys_admin,cap_net_raw, not "${text}"`, "see capabilities(7)");
+  }
+  return caps;
+}
+
+function parseName(text: string): string {
+  // The kernel takes any bytes up to 64; a NUL or newline could not be passed on safely.
+  if (text.length === 0 || Buffer.byteLength(text) > 64 || /[\0\n]/.test(text)) {
+    throw usage(`--name takes 1 to 64 bytes without NUL or newline`, "e.g. --name box1");
+  }
+  return text;
+}
+
+export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd: string): RunConfig {
+  let arch: ArchName | undefined;
+  if (raw.arch !== undefined) {
+    arch = lookupArch(raw.arch);
+    if (arch === undefined) throw usage(`unknown arch "${raw.arch}"`, "use --arch x86_64|arm64|arm");
+  }
+  const accel = raw.accel ?? "auto";
+  if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") throw usage(`unknown --accel "${accel}"`, "use --accel auto|kvm|tcg");
+  if (raw.keep && raw.direct) throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
+  return {
+    qemu: raw.qemu ?? false,
+    rootdir: resolve(cwd, raw.rootdir ?? "/"),
+    // -t reuses a kept tmpdir, and so keeps it again.
+    keep: (raw.keep ?? false) || raw.tempdir !== undefined,
+    tempdir: raw.tempdir === undefined ? undefined : resolve(cwd, raw.tempdir),
+    direct: raw.direct ?? false,
+    binds: (raw.bind ?? []).map((b) => parseBind(b, cwd)),
+    name: raw.name === undefined ? undefined : parseName(raw.name),
+    user: raw.user === undefined ? undefined : parseUser(raw.user),
+    nocaps: raw.nocaps === undefined ? [] : parseCaps(raw.nocaps),
+    usedev: raw.usedev ?? false,
+    debug: raw.debug ?? false,
+    dryRun: raw.dryRun ?? false,
+    arch,
+    cpus: raw.cpus === undefined ? DEFAULT_CPUS : parseCpus(raw.cpus),
+    memMiB: raw.mem === undefined ? DEFAULT_MEM_MIB : parseMemory(raw.mem),
+    accel,
+    ermine: raw.ermine === undefined ? undefined : resolve(cwd, raw.ermine),
+    command: [...command],
+  };
+}

@@ -1,0 +1,174 @@
+// Turns a RunConfig and the probed HostFacts into the full plan of a --qemu run: tmpdir files,
+// mounts, qemu argv. Pure: every fact about the host arrives in HostFacts; nothing is touched.
+import type { RunConfig } from "../config/run-config.js";
+import { ARCHES, type ArchName } from "./arch.js";
+import { MincError } from "./errors.js";
+import { planQemu, type BootSpec } from "./qemu-argv.js";
+import { argsFile, bindsFile, runScript, type StdioMode } from "./run-script.js";
+
+export interface ImageFacts {
+  readonly dir: string;
+  readonly kernel: string;
+  readonly initramfs: string;
+}
+
+export interface HostFacts {
+  readonly uid: number;
+  /** the ermine arch of this host, if it is one */
+  readonly hostArch: ArchName | undefined;
+  /** why KVM cannot run each arch here (undefined: it can) */
+  readonly kvmProblem: Readonly<Record<ArchName, string | undefined>>;
+  readonly tscKhz: number | undefined;
+  /** the image found per arch, and the folders that were searched */
+  readonly images: Readonly<Partial<Record<ArchName, ImageFacts>>>;
+  readonly imageDirs: readonly string[];
+  /** qemu-system binaries present on PATH */
+  readonly qemuBinaries: ReadonlySet<string>;
+  readonly rootfs: "dir" | "missing" | "not-dir";
+  /** what each --bind source is */
+  readonly bindSources: Readonly<Record<string, "file" | "dir" | "missing">>;
+  /** for -t: whether the folder is a kept tsminc tmpdir */
+  readonly tempdir: "kept" | "other" | undefined;
+  readonly stdinTty: boolean;
+  readonly stdoutTty: boolean;
+  readonly ttySize: { readonly rows: number; readonly cols: number } | undefined;
+  /** where new tmpdirs go */
+  readonly runtimeDir: string;
+  /** libexec/prepare-root.sh of this package */
+  readonly prepareScript: string;
+}
+
+export interface SocketPlan {
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface LaunchPlan {
+  readonly arch: ArchName;
+  readonly accel: "kvm" | "tcg";
+  /** why this accelerator */
+  readonly accelReason: string;
+  readonly image: ImageFacts;
+  readonly stdio: StdioMode;
+  readonly tmpdir: string;
+  /** true when -t reuses a kept tmpdir */
+  readonly reuse: boolean;
+  readonly keep: boolean;
+  readonly files: { readonly runSh: string; readonly args: Buffer; readonly binds: Buffer };
+  readonly binds: readonly { readonly source: string; readonly kind: "file" | "dir" }[];
+  /** unix sockets qemu connects to, by port name */
+  readonly sockets: readonly SocketPlan[];
+  /** what to spawn: setpriv (qemu dies with tsminc) → unshare (private mounts) → prepare-root.sh → qemu */
+  readonly file: string;
+  readonly args: readonly string[];
+  /** the qemu part alone */
+  readonly qemu: { readonly file: string; readonly args: readonly string[] };
+}
+
+const fail = (message: string, hint: string) => new MincError("usage", message, { hint });
+
+function chooseArch(config: RunConfig, facts: HostFacts): ArchName {
+  const arch = config.arch ?? facts.hostArch;
+  if (arch === undefined) throw fail("this host's arch has no ermine image", "pick one with --arch x86_64|arm64|arm");
+  return arch;
+}
+
+function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { accel: "kvm" | "tcg"; reason: string } {
+  const problem = facts.kvmProblem[arch];
+  if (config.accel === "tcg") return { accel: "tcg", reason: "--accel tcg" };
+  if (config.accel === "kvm") {
+    if (problem !== undefined) throw new MincError("usage", `--accel kvm: KVM is not usable: ${problem}`, { hint: "use --accel tcg (or auto)" });
+    return { accel: "kvm", reason: "--accel kvm" };
+  }
+  return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
+}
+
+function checkInputs(config: RunConfig, facts: HostFacts, arch: ArchName): ImageFacts {
+  if (!config.qemu) {
+    throw fail("running on the host (without --qemu) is not available yet", "add --qemu to run the command in an ermine micro-VM");
+  }
+  if (facts.uid !== 0) throw fail("tsminc --qemu needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
+  if (facts.rootfs === "missing") throw fail(`rootfs ${config.rootdir} does not exist`, "point -r at a root filesystem folder");
+  if (facts.rootfs === "not-dir") throw fail(`rootfs ${config.rootdir} is not a folder`, "point -r at a root filesystem folder");
+  for (const bind of config.binds) {
+    if (facts.bindSources[bind.source] === "missing") throw fail(`--bind source ${bind.source} does not exist`, "bind an existing file or folder");
+  }
+  if (config.tempdir !== undefined && facts.tempdir !== "kept") {
+    throw fail(`-t ${config.tempdir} is not a tmpdir kept by tsminc -k`, "give the folder that tsminc -k printed");
+  }
+  const image = facts.images[arch];
+  if (image === undefined) {
+    throw new MincError("image", `no ${arch} ermine image in ${facts.imageDirs.join(" or ")}`, { hint: `run: tsermine breed --arch ${arch}` });
+  }
+  const qemu = ARCHES[arch].qemuBinary;
+  if (!facts.qemuBinaries.has(qemu)) {
+    throw new MincError("missing-tool", `${qemu} is not installed`, { hint: `apt-get install ${ARCHES[arch].qemuPackage}` });
+  }
+  return image;
+}
+
+export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string): LaunchPlan {
+  const arch = chooseArch(config, facts);
+  const image = checkInputs(config, facts, arch);
+  const { accel, reason } = chooseAccel(config, arch, facts);
+  const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
+  const sockets: SocketPlan[] =
+    stdio === "tty"
+      ? [{ name: "tsminc.ctl", path: `${tmpdir}/ctl.sock` }]
+      : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }));
+  const spec: BootSpec = {
+    arch,
+    accel,
+    kernel: `${image.dir}/${image.kernel}`,
+    initrd: `${image.dir}/${image.initramfs}`,
+    memMiB: config.memMiB,
+    cpus: config.cpus,
+    share: tmpdir,
+    console: stdio === "tty" ? "stdio" : config.debug ? "stderr" : "null",
+    debug: config.debug,
+    ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
+    ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
+  };
+  const qemu = planQemu(spec);
+  const binds = config.binds.map((b) => ({ source: b.source, kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const) }));
+  const command = config.command.length > 0 ? config.command : ["/bin/sh"];
+  const prepare = [
+    // If tsminc dies, even by SIGKILL, the kernel kills qemu: no VM outlives its launcher.
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    facts.prepareScript,
+    tmpdir,
+    config.rootdir,
+    config.direct ? "1" : "0",
+    String(binds.length),
+    ...binds.map((b) => b.source),
+    "--",
+  ];
+  return {
+    arch,
+    accel,
+    accelReason: reason,
+    image,
+    stdio,
+    tmpdir,
+    reuse: config.tempdir !== undefined,
+    keep: config.keep,
+    files: {
+      runSh: runScript(config, stdio, stdio === "tty" ? facts.ttySize : undefined),
+      args: argsFile(command),
+      binds: bindsFile(config),
+    },
+    binds,
+    sockets,
+    file: "setpriv",
+    args: [...prepare, qemu.file, ...qemu.args],
+    qemu,
+  };
+}

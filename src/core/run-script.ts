@@ -1,0 +1,41 @@
+// The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
+import type { RunConfig } from "../config/run-config.js";
+import { shellJoin } from "./shell-quote.js";
+
+/** Where the share is mounted in the guest, and the files tsminc writes into it. */
+export const GUEST_SHARE = "/mnt";
+export const SHARE_FILES = { runSh: "run.sh", args: "args", binds: "binds.list", status: "exitcode" } as const;
+
+export type StdioMode = "tty" | "ports";
+
+/** The command's arguments, each ended by a NUL: read back by enter.sh without any shell parsing. */
+export function argsFile(command: readonly string[]): Buffer {
+  return Buffer.concat(command.map((arg) => Buffer.from(`${arg}\0`)));
+}
+
+/** SOURCE and TARGET per bind, each ended by a NUL; sources are the guest paths of tmpdir/binds/N. */
+export function bindsFile(config: RunConfig): Buffer {
+  return Buffer.concat(config.binds.map((b, i) => Buffer.from(`${GUEST_SHARE}/binds/${i}\0${b.target}\0`)));
+}
+
+export function runScript(config: RunConfig, stdio: StdioMode, tty: { rows: number; cols: number } | undefined): string {
+  const words = [
+    "/lib/ermine/enter.sh",
+    "--stdio",
+    stdio,
+    ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
+    ...(config.name === undefined ? [] : ["--name", config.name]),
+    ...(config.usedev ? ["--usedev"] : []),
+    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
+    ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
+    ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
+    `${GUEST_SHARE}/root`,
+    `${GUEST_SHARE}/${SHARE_FILES.args}`,
+  ];
+  return [
+    "#!/bin/sh",
+    "# Written by tsminc: enter the container in /mnt/root and run the command listed in /mnt/args.",
+    `exec ${shellJoin(words)}`,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,79 @@
+// Terminal mode: qemu runs on a pseudo-terminal whose bytes are bridged to the user's terminal,
+// put in raw mode so Ctrl-C and friends reach the container. Resizes go to the guest over the
+// tsminc.ctl port. Ctrl-] then q kills the VM.
+import { once } from "node:events";
+import { createServer, type Socket } from "node:net";
+import type { PtyChild } from "./pty.js";
+
+export const ESCAPE_BYTE = 0x1d; // Ctrl-]
+export const ESCAPE_HELP = "Ctrl-] q";
+
+export interface ConsoleBridge {
+  /** resolves when the user typed the escape sequence */
+  readonly escaped: Promise<void>;
+  close(): void;
+}
+
+/** Listens on the control socket; returns a writer for "rows cols" lines once qemu connected. */
+export async function listenControl(path: string): Promise<{ send(line: string): void; close(): void }> {
+  const server = createServer();
+  let socket: Socket | undefined;
+  server.on("connection", (s) => {
+    socket = s;
+    s.on("error", () => undefined);
+  });
+  server.listen(path);
+  await once(server, "listening");
+  return {
+    send: (line) => socket?.write(line),
+    close: () => {
+      socket?.destroy();
+      server.close();
+    },
+  };
+}
+
+export function bridgeTerminal(pty: PtyChild, control: { send(line: string): void }): ConsoleBridge {
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  let onEscape: () => void = () => undefined;
+  const escaped = new Promise<void>((resolve) => (onEscape = resolve));
+  let pendingEscape = false;
+  stdin.setRawMode(true);
+  stdin.resume();
+  const onInput = (chunk: Buffer) => {
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (pendingEscape) {
+        pendingEscape = false;
+        if (byte === 0x71 /* q */) {
+          onEscape();
+          return;
+        }
+        out.push(ESCAPE_BYTE);
+        if (byte === ESCAPE_BYTE) continue; // Ctrl-] Ctrl-] sends one Ctrl-]
+      } else if (byte === ESCAPE_BYTE) {
+        pendingEscape = true;
+        continue;
+      }
+      out.push(byte);
+    }
+    if (out.length > 0) pty.write(Buffer.from(out));
+  };
+  const onResize = () => {
+    pty.resize(stdout.columns, stdout.rows);
+    control.send(`${stdout.rows} ${stdout.columns}\n`);
+  };
+  stdin.on("data", onInput);
+  stdout.on("resize", onResize);
+  pty.onData((data) => stdout.write(data));
+  return {
+    escaped,
+    close: () => {
+      stdin.off("data", onInput);
+      stdout.off("resize", onResize);
+      stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Runs a planned --qemu container: fills the tmpdir, starts qemu (in its private mount namespace),
+// bridges stdio, forwards signals, reads the status the guest left, and cleans up, always.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { constants } from "node:os";
+import type { LaunchPlan } from "../core/launch-plan.js";
+import { SHARE_FILES } from "../core/run-script.js";
+import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
+import { listenPorts, type Stdio } from "./port-bridge.js";
+import type { PtySpawner } from "./pty.js";
+import type { Runner } from "./runner.js";
+import { fillTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
+
+export interface LaunchDeps {
+  readonly runner: Runner;
+  readonly pty: PtySpawner;
+  readonly stdio: Stdio;
+  /** one line for the user (stderr) */
+  readonly say: (line: string) => void;
+}
+
+/** The status the guest reported, or 255 when it reported none (panic, killed, escape). */
+async function guestStatus(tmpdir: string): Promise<number> {
+  const text = await readFile(join(tmpdir, SHARE_FILES.status), "utf8").catch(() => "");
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : 255;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
+async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
+  let signalled: NodeJS.Signals | undefined;
+  let stop: (signal: NodeJS.Signals) => void = () => undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled ??= signal;
+    stop("SIGTERM");
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    if (plan.stdio === "ports") {
+      const bridge = await listenPorts(plan.sockets, deps.stdio);
+      const child = deps.runner.spawn(plan.file, plan.args, { stderrOnly: true });
+      stop = (signal) => {
+        child.kill(signal);
+      };
+      await child.done;
+      await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      bridge.close();
+    } else {
+      const socket = plan.sockets[0]?.path ?? join(plan.tmpdir, "ctl.sock");
+      const control = await listenControl(socket);
+      const size = { cols: process.stdout.columns, rows: process.stdout.rows };
+      const pty = deps.pty.spawn(plan.file, plan.args, size);
+      stop = (signal) => {
+        pty.kill(signal);
+      };
+      const bridge = bridgeTerminal(pty, control);
+      void bridge.escaped.then(() => {
+        deps.say(`\r\ntsminc: ${ESCAPE_HELP}: killing the VM`);
+        pty.kill("SIGKILL");
+      });
+      await pty.done;
+      bridge.close();
+      control.close();
+    }
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+  }
+  if (signalled !== undefined) return 128 + (constants.signals[signalled] as number);
+  return guestStatus(plan.tmpdir);
+}
+
+export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
+  try {
+    await fillTmpdir(plan);
+    return await runVm(plan, deps);
+  } finally {
+    if (plan.keep) {
+      await trimKeptTmpdir(plan.tmpdir);
+      deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: tsminc --qemu -r ${rootdir} -t ${plan.tmpdir} ...`);
+    } else {
+      await removeTmpdir(plan.tmpdir);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// The private tmpdir of one run: made 0700, filled from the plan, removed afterwards unless kept.
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { LaunchPlan } from "../core/launch-plan.js";
+import { SHARE_FILES } from "../core/run-script.js";
+
+export async function makeTmpdir(runtimeDir: string): Promise<string> {
+  await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(runtimeDir, "tsminc-"));
+  await chmod(dir, 0o700);
+  return dir;
+}
+
+/** Lays out tmpdir/{root,lower,storage,work,binds/N} and writes run.sh, the arguments and the binds. */
+export async function fillTmpdir(plan: LaunchPlan): Promise<void> {
+  const at = (name: string) => join(plan.tmpdir, name);
+  for (const dir of ["root", "lower", "storage", "work", "binds"]) await mkdir(at(dir), { recursive: true });
+  // Every run starts without the status and sockets of an earlier one (-t reuses a tmpdir).
+  for (const stale of [at(SHARE_FILES.status), at("binds"), ...plan.sockets.map((s) => s.path)]) {
+    await rm(stale, { recursive: true, force: true });
+  }
+  await mkdir(at("binds"));
+  await Promise.all(
+    plan.binds.map((b, i) => (b.kind === "dir" ? mkdir(at(`binds/${i}`)) : writeFile(at(`binds/${i}`), ""))),
+  );
+  await writeFile(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
+  await writeFile(at(SHARE_FILES.args), plan.files.args);
+  await writeFile(at(SHARE_FILES.binds), plan.files.binds);
+}
+
+/** What a kept tmpdir keeps: the container's writes (storage/) and what overlay needs (work/). */
+export async function trimKeptTmpdir(dir: string): Promise<void> {
+  for (const name of [SHARE_FILES.runSh, SHARE_FILES.args, SHARE_FILES.binds, SHARE_FILES.status, "binds", "ctl.sock", "stdin.sock", "stdout.sock", "stderr.sock"]) {
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+export async function removeTmpdir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
