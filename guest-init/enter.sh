@@ -13,6 +13,7 @@
 #                      tsminc.stdin/stdout/stderr carry the stdio
 #   --tty-size R C     terminal rows and columns (tty mode)
 #   --capsh PATH       capsh to use for --nocaps and --user
+#   --debug            trace every step on stderr
 set -u
 
 NAME=""
@@ -212,7 +213,6 @@ run_command() {
 inside() {
 	phase mount_filesystems
 	phase set_hostname
-	phase bind_mounts
 	# Files of ours are opened now: after the pivot only the container and $OLD are reachable.
 	exec 8<"$ARGS" || die "cannot read the arguments"
 	if [ -n "$NOCAPS" ] || [ -n "$USERSPEC" ]; then
@@ -246,6 +246,7 @@ parse_options() {
 		--capsh) CAPSH=$2 && shift 2 ;;
 		--inside) INSIDE=1 && shift ;;
 		--console) CONSOLE=$2 && shift 2 ;;
+		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;
 		*) break ;;

@@ -27,5 +27,9 @@ while [ "$i" -lt "$count" ]; do
 	i=$((i + 1))
 done
 
+# On a terminal (tsminc's pseudo-terminal) qemu must pass the guest's bytes through: the guest's
+# tty already turns "\n" into "\r\n", and this one would add another "\r".
+if [ -t 0 ]; then stty -onlcr; fi
+
 [ "$1" = "--" ] && shift
 exec "$@"

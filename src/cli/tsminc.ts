@@ -20,7 +20,9 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>): Command {
   return new Command("tsminc")
-    .description(`Run a command in a container; with --qemu, inside its own ermine micro-VM. In a terminal, ${ESCAPE_HELP} kills the VM.`)
+    .description(
+      `Run a command in a container; with --qemu, inside its own ermine micro-VM. In a terminal, ${ESCAPE_HELP} kills the VM.`,
+    )
     .usage("[options] [--] [command [args...]]")
     .argument("[command...]", "the command and its arguments (default: the rootfs's /bin/sh)")
     .option("-r, --rootdir <dir>", "the container's root filesystem", "/")

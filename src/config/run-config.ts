@@ -74,7 +74,8 @@ export function parseMemory(text: string): number {
 
 function parseCpus(text: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 256) throw usage(`--cpus takes a whole number from 1 to 256, not "${text}"`, "e.g. --cpus 2");
+  if (!/^\d+$/.test(text) || n < 1 || n > 256)
+    throw usage(`--cpus takes a whole number from 1 to 256, not "${text}"`, "e.g. --cpus 2");
   return n;
 }
 
@@ -127,8 +128,10 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     if (arch === undefined) throw usage(`unknown arch "${raw.arch}"`, "use --arch x86_64|arm64|arm");
   }
   const accel = raw.accel ?? "auto";
-  if (accel !== "auto" && accel !== "kvm" && accel !== "tcg") throw usage(`unknown --accel "${accel}"`, "use --accel auto|kvm|tcg");
-  if (raw.keep && raw.direct) throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
+  if (accel !== "auto" && accel !== "kvm" && accel !== "tcg")
+    throw usage(`unknown --accel "${accel}"`, "use --accel auto|kvm|tcg");
+  if (raw.keep && raw.direct)
+    throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
   return {
     qemu: raw.qemu ?? false,
     rootdir: resolve(cwd, raw.rootdir ?? "/"),

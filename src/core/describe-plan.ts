@@ -8,19 +8,28 @@ export function describePlan(config: RunConfig, plan: LaunchPlan): string {
   const rows: [string, string][] = [
     ["arch", `${plan.arch} (${ARCHES[plan.arch].qemuBinary}, ${plan.accel}: ${plan.accelReason})`],
     ["image", `${plan.image.dir} (${plan.image.kernel}, ${plan.image.initramfs})`],
-    ["rootfs", `${shellQuote(config.rootdir)} (${config.direct ? "direct: writes go to the rootfs" : "overlay: writes go to tmpdir/storage"})`],
+    [
+      "rootfs",
+      `${shellQuote(config.rootdir)} (${config.direct ? "direct: writes go to the rootfs" : "overlay: writes go to tmpdir/storage"})`,
+    ],
     ["tmpdir", `${plan.tmpdir} (${plan.keep ? "kept" : "removed afterwards"})`],
     ["vm", `${config.cpus} cpu, ${config.memMiB} MiB`],
     ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
     ["command", config.command.length > 0 ? shellJoin(config.command) : "/bin/sh (the rootfs's shell)"],
-    ...plan.binds.map((b, i): [string, string] => ["bind", `${shellQuote(b.source)} -> ${shellQuote(config.binds[i]?.target ?? "")}`]),
+    ...plan.binds.map((b, i): [string, string] => [
+      "bind",
+      `${shellQuote(b.source)} -> ${shellQuote(config.binds[i]?.target ?? "")}`,
+    ]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
     "tsminc: dry run, nothing was started",
     ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
     "run.sh:",
-    ...plan.files.runSh.trimEnd().split("\n").map((l) => `  ${l}`),
+    ...plan.files.runSh
+      .trimEnd()
+      .split("\n")
+      .map((l) => `  ${l}`),
     "argv:",
     `  ${shellJoin([plan.file, ...plan.args])}`,
     "",

@@ -50,6 +50,8 @@ export interface LaunchPlan {
   readonly accelReason: string;
   readonly image: ImageFacts;
   readonly stdio: StdioMode;
+  /** pipe mode with --debug: qemu's stdout (the console) goes to tsminc's stderr */
+  readonly consoleToStderr: boolean;
   readonly tmpdir: string;
   /** true when -t reuses a kept tmpdir */
   readonly reuse: boolean;
@@ -77,7 +79,8 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
   const problem = facts.kvmProblem[arch];
   if (config.accel === "tcg") return { accel: "tcg", reason: "--accel tcg" };
   if (config.accel === "kvm") {
-    if (problem !== undefined) throw new MincError("usage", `--accel kvm: KVM is not usable: ${problem}`, { hint: "use --accel tcg (or auto)" });
+    if (problem !== undefined)
+      throw new MincError("usage", `--accel kvm: KVM is not usable: ${problem}`, { hint: "use --accel tcg (or auto)" });
     return { accel: "kvm", reason: "--accel kvm" };
   }
   return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
@@ -85,24 +88,35 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
 
 function checkInputs(config: RunConfig, facts: HostFacts, arch: ArchName): ImageFacts {
   if (!config.qemu) {
-    throw fail("running on the host (without --qemu) is not available yet", "add --qemu to run the command in an ermine micro-VM");
+    throw fail(
+      "running on the host (without --qemu) is not available yet",
+      "add --qemu to run the command in an ermine micro-VM",
+    );
   }
-  if (facts.uid !== 0) throw fail("tsminc --qemu needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
-  if (facts.rootfs === "missing") throw fail(`rootfs ${config.rootdir} does not exist`, "point -r at a root filesystem folder");
-  if (facts.rootfs === "not-dir") throw fail(`rootfs ${config.rootdir} is not a folder`, "point -r at a root filesystem folder");
+  if (facts.uid !== 0)
+    throw fail("tsminc --qemu needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
+  if (facts.rootfs === "missing")
+    throw fail(`rootfs ${config.rootdir} does not exist`, "point -r at a root filesystem folder");
+  if (facts.rootfs === "not-dir")
+    throw fail(`rootfs ${config.rootdir} is not a folder`, "point -r at a root filesystem folder");
   for (const bind of config.binds) {
-    if (facts.bindSources[bind.source] === "missing") throw fail(`--bind source ${bind.source} does not exist`, "bind an existing file or folder");
+    if (facts.bindSources[bind.source] === "missing")
+      throw fail(`--bind source ${bind.source} does not exist`, "bind an existing file or folder");
   }
   if (config.tempdir !== undefined && facts.tempdir !== "kept") {
     throw fail(`-t ${config.tempdir} is not a tmpdir kept by tsminc -k`, "give the folder that tsminc -k printed");
   }
   const image = facts.images[arch];
   if (image === undefined) {
-    throw new MincError("image", `no ${arch} ermine image in ${facts.imageDirs.join(" or ")}`, { hint: `run: tsermine breed --arch ${arch}` });
+    throw new MincError("image", `no ${arch} ermine image in ${facts.imageDirs.join(" or ")}`, {
+      hint: `run: tsermine breed --arch ${arch}`,
+    });
   }
   const qemu = ARCHES[arch].qemuBinary;
   if (!facts.qemuBinaries.has(qemu)) {
-    throw new MincError("missing-tool", `${qemu} is not installed`, { hint: `apt-get install ${ARCHES[arch].qemuPackage}` });
+    throw new MincError("missing-tool", `${qemu} is not installed`, {
+      hint: `apt-get install ${ARCHES[arch].qemuPackage}`,
+    });
   }
   return image;
 }
@@ -124,13 +138,17 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     memMiB: config.memMiB,
     cpus: config.cpus,
     share: tmpdir,
-    console: stdio === "tty" ? "stdio" : config.debug ? "stderr" : "null",
+    // With --debug in pipe mode the console is qemu's stdout, which the launcher sends to stderr.
+    console: stdio === "tty" || config.debug ? "stdio" : "null",
     debug: config.debug,
     ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
   };
   const qemu = planQemu(spec);
-  const binds = config.binds.map((b) => ({ source: b.source, kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const) }));
+  const binds = config.binds.map((b) => ({
+    source: b.source,
+    kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
+  }));
   const command = config.command.length > 0 ? config.command : ["/bin/sh"];
   const prepare = [
     // If tsminc dies, even by SIGKILL, the kernel kills qemu: no VM outlives its launcher.
@@ -157,6 +175,7 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     accelReason: reason,
     image,
     stdio,
+    consoleToStderr: stdio === "ports" && config.debug,
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,

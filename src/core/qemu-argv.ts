@@ -11,10 +11,10 @@ export interface BootSpec {
   /** host folder shared with the guest as 9p mount_tag "minc" */
   readonly share?: string;
   /**
-   * Where the serial console goes: "stdio" (a terminal; Ctrl-C is passed to the guest), "monitor"
-   * (stdio with qemu's Ctrl-A monitor), "null" (discarded) or "stderr" (a log on our stderr).
+   * Where the serial console goes: "stdio" (qemu's stdin and stdout, e.g. a terminal; Ctrl-C is a
+   * byte for the guest), "monitor" (the same with qemu's Ctrl-A monitor), or "null" (discarded).
    */
-  readonly console: "stdio" | "monitor" | "null" | "stderr";
+  readonly console: "stdio" | "monitor" | "null";
   /** virtio-serial ports: each a name in the guest and a unix socket qemu connects to */
   readonly ports?: readonly { readonly name: string; readonly socket: string }[];
   /** show kernel and init messages */
@@ -51,7 +51,6 @@ const CONSOLE: Readonly<Record<BootSpec["console"], readonly string[]>> = {
   stdio: ["-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console"],
   monitor: ["-serial", "mon:stdio"],
   null: ["-chardev", "null,id=console", "-serial", "chardev:console"],
-  stderr: ["-chardev", "file,id=console,path=/dev/stderr", "-serial", "chardev:console"],
 };
 
 function portArgs(spec: BootSpec): string[] {

@@ -18,7 +18,11 @@ export function bindsFile(config: RunConfig): Buffer {
   return Buffer.concat(config.binds.map((b, i) => Buffer.from(`${GUEST_SHARE}/binds/${i}\0${b.target}\0`)));
 }
 
-export function runScript(config: RunConfig, stdio: StdioMode, tty: { rows: number; cols: number } | undefined): string {
+export function runScript(
+  config: RunConfig,
+  stdio: StdioMode,
+  tty: { rows: number; cols: number } | undefined,
+): string {
   const words = [
     "/lib/ermine/enter.sh",
     "--stdio",
@@ -29,6 +33,7 @@ export function runScript(config: RunConfig, stdio: StdioMode, tty: { rows: numb
     ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
+    ...(config.debug ? ["--debug"] : []),
     `${GUEST_SHARE}/root`,
     `${GUEST_SHARE}/${SHARE_FILES.args}`,
   ];

@@ -39,7 +39,10 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
   try {
     if (plan.stdio === "ports") {
       const bridge = await listenPorts(plan.sockets, deps.stdio);
-      const child = deps.runner.spawn(plan.file, plan.args, { stderrOnly: true });
+      // qemu's own messages reach the user on stderr; its stdout carries the console only with --debug.
+      const child = deps.runner.spawn(plan.file, plan.args, {
+        stdio: ["ignore", plan.consoleToStderr ? 2 : "ignore", "inherit"],
+      });
       stop = (signal) => {
         child.kill(signal);
       };
@@ -55,6 +58,9 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
         pty.kill(signal);
       };
       const bridge = bridgeTerminal(pty, control);
+      // Raw mode as libuv sets it still turns "\n" into "\r\n"; the guest's tty did that already.
+      // Leaving raw mode restores the terminal as it was.
+      await deps.runner.run("stty", ["-opost"], { stdio: ["inherit", "inherit", "inherit"] });
       void bridge.escaped.then(() => {
         deps.say(`\r\ntsminc: ${ESCAPE_HELP}: killing the VM`);
         pty.kill("SIGKILL");

@@ -66,18 +66,29 @@ export function probeHost(config: RunConfig): HostFacts {
     if (found) images[arch] = found;
   }
   const rootKind = kindOf(config.rootdir);
-  const runtime = process.env.XDG_RUNTIME_DIR && process.getuid?.() !== 0 ? join(process.env.XDG_RUNTIME_DIR, "tsminc") : "/run/tsminc";
+  const runtime =
+    process.env.XDG_RUNTIME_DIR && process.getuid?.() !== 0
+      ? join(process.env.XDG_RUNTIME_DIR, "tsminc")
+      : "/run/tsminc";
   return {
     uid: process.getuid?.() ?? -1,
     hostArch: archOfNode(process.arch),
-    kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<ArchName, string | undefined>,
+    kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<
+      ArchName,
+      string | undefined
+    >,
     tscKhz: process.arch === "x64" ? hostTscKhz(info) : undefined,
     images,
     imageDirs: dirs,
     qemuBinaries: new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuBinary).filter((q) => which(q) !== undefined)),
     rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
     bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),
-    tempdir: config.tempdir === undefined ? undefined : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work")) ? "kept" : "other",
+    tempdir:
+      config.tempdir === undefined
+        ? undefined
+        : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work"))
+          ? "kept"
+          : "other",
     stdinTty: process.stdin.isTTY === true,
     stdoutTty: process.stdout.isTTY === true,
     ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,

@@ -11,17 +11,20 @@ export interface RunOptions {
   readonly input?: string;
   /** stdout goes to this file (bytes as they are), stderr is captured */
   readonly stdoutFile?: string;
-  /** the child shares this process's stdin, stdout and stderr (interactive use) */
-  readonly inherit?: boolean;
-  /** the child's stdin and stdout are closed and its stderr is this process's (its messages reach the user) */
-  readonly stderrOnly?: boolean;
+  /**
+   * The child's stdin, stdout and stderr: "ignore", "inherit" (this process's own) or a file
+   * descriptor of this process (e.g. 2: the child's stdout goes to our stderr).
+   */
+  readonly stdio?: readonly [StdioSlot, StdioSlot, StdioSlot];
 }
+
+export type StdioSlot = "ignore" | "inherit" | number;
 
 export interface RunResult {
   readonly exitCode: number;
-  /** captured stdout (empty when `log`, `stdoutFile` or `inherit` was given) */
+  /** captured stdout (empty when `log`, `stdoutFile` or `stdio` was given) */
   readonly stdout: string;
-  /** captured stderr (empty when `log` or `inherit` was given) */
+  /** captured stderr (empty when `log` or `stdio` was given) */
   readonly stderr: string;
 }
 
@@ -55,9 +58,14 @@ function execaOptions(opts: RunOptions): Options {
     ...(opts.env === undefined ? {} : { env: opts.env }),
     ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
     ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
-    ...(opts.inherit === true
-      ? { stdin: "inherit" as const, stdout: "inherit" as const, stderr: "inherit" as const }
-      : {}),
+    // execa takes a file descriptor number for any of the three; its types spell that per stream.
+    ...(opts.stdio === undefined
+      ? {}
+      : {
+          stdin: opts.stdio[0] as Options["stdin"] & string,
+          stdout: opts.stdio[1] as Options["stdout"] & string,
+          stderr: opts.stdio[2] as Options["stderr"] & string,
+        }),
   };
 }
 

@@ -51,7 +51,7 @@ export async function testrun(runner: Runner, req: TestrunRequest): Promise<numb
     });
     if (share === undefined)
       process.stderr.write(`tsermine: booting ${arch} (${ARCHES[arch].qemuBinary}); Ctrl-A X quits\n`);
-    const r = await runner.run(plan.file, plan.args, { inherit: true });
+    const r = await runner.run(plan.file, plan.args, { stdio: ["inherit", "inherit", "inherit"] });
     if (share === undefined) return r.exitCode;
     const status = await readFile(join(share, "exitcode"), "utf8").catch(() => undefined);
     return status === undefined ? 255 : Number(status.trim());

@@ -30,7 +30,17 @@ export async function fillTmpdir(plan: LaunchPlan): Promise<void> {
 
 /** What a kept tmpdir keeps: the container's writes (storage/) and what overlay needs (work/). */
 export async function trimKeptTmpdir(dir: string): Promise<void> {
-  for (const name of [SHARE_FILES.runSh, SHARE_FILES.args, SHARE_FILES.binds, SHARE_FILES.status, "binds", "ctl.sock", "stdin.sock", "stdout.sock", "stderr.sock"]) {
+  for (const name of [
+    SHARE_FILES.runSh,
+    SHARE_FILES.args,
+    SHARE_FILES.binds,
+    SHARE_FILES.status,
+    "binds",
+    "ctl.sock",
+    "stdin.sock",
+    "stdout.sock",
+    "stderr.sock",
+  ]) {
     await rm(join(dir, name), { recursive: true, force: true });
   }
 }
