@@ -89,8 +89,8 @@ export function probeHost(config: RunConfig): HostFacts {
         : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work"))
           ? "kept"
           : "other",
-    stdinTty: process.stdin.isTTY === true,
-    stdoutTty: process.stdout.isTTY === true,
+    stdinTty: process.stdin.isTTY,
+    stdoutTty: process.stdout.isTTY,
     ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
     runtimeDir: runtime,
     prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),

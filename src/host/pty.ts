@@ -23,7 +23,7 @@ export const nodePtySpawner: PtySpawner = {
       cols: size.cols,
       rows: size.rows,
       cwd: process.cwd(),
-      env: process.env as Record<string, string>,
+      env: process.env,
       encoding: null,
     });
     const done = new Promise<number>((resolve) => {
@@ -34,7 +34,7 @@ export const nodePtySpawner: PtySpawner = {
     return {
       pid: pty.pid,
       write: (data) => {
-        pty.write(data as unknown as string);
+        pty.write(data);
       },
       resize: (cols, rows) => {
         pty.resize(cols, rows);
