@@ -82,8 +82,8 @@ function parseCpus(text: string): number {
 /** HOST[:PATH]; PATH, when given, is absolute and starts after the last ":/". */
 export function parseBind(text: string, cwd: string): Bind {
   const split = text.lastIndexOf(":/");
-  const hostPart = split > 0 ? text.slice(0, split) : text;
-  const targetPart = split > 0 ? text.slice(split + 1) : undefined;
+  const hostPart = split >= 0 ? text.slice(0, split) : text;
+  const targetPart = split >= 0 ? text.slice(split + 1) : undefined;
   if (hostPart === "") throw usage(`--bind "${text}" names no host path`, "use --bind HOST[:PATH]");
   const source = resolve(cwd, hostPart);
   const target = targetPart ?? source;

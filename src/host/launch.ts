@@ -72,7 +72,7 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
   }
-  if (signalled !== undefined) return 128 + (constants.signals[signalled]);
+  if (signalled !== undefined) return 128 + constants.signals[signalled];
   return guestStatus(plan.tmpdir);
 }
 

@@ -63,8 +63,30 @@ test("tsc_early_khz only for x86_64 under TCG", () => {
 test("the share is a virtio-9p device on the arch's bus with mount_tag minc", () => {
   assert.ok(!planQemu(spec()).args.includes("-fsdev"));
   const { args } = planQemu(spec({ share: "/run/tsminc/a,b" }));
-  assert.equal(after(args, "-fsdev"), "local,id=minc,path=/run/tsminc/a,,b,security_model=none");
+  assert.equal(after(args, "-fsdev"), "local,id=minc,path=/run/tsminc/a,,b,security_model=none,multidevs=remap");
   assert.equal(after(args, "-device"), "virtio-9p-device,fsdev=minc,mount_tag=minc");
+});
+
+test("console: a terminal passes Ctrl-C on as a byte, null discards, monitor keeps Ctrl-A", () => {
+  const chardev = (c: BootSpec["console"]) => after(planQemu(spec({ console: c })).args, "-chardev");
+  assert.equal(chardev("stdio"), "stdio,id=console,signal=off");
+  assert.equal(chardev("null"), "null,id=console");
+  assert.equal(after(planQemu(spec({ console: "monitor" })).args, "-serial"), "mon:stdio");
+  assert.equal(after(planQemu(spec({ console: "null" })).args, "-serial"), "chardev:console");
+});
+
+test("virtio-serial ports: one bus device, then a socket chardev and a named port each", () => {
+  const { args } = planQemu(spec({ ports: [{ name: "tsminc.stdout", socket: "/t/out.sock" }] }));
+  const i = args.indexOf("virtio-serial-device");
+  assert.deepEqual(args.slice(i - 1, i + 5), [
+    "-device",
+    "virtio-serial-device",
+    "-chardev",
+    "socket,id=port0,path=/t/out.sock",
+    "-device",
+    "virtserialport,chardev=port0,name=tsminc.stdout",
+  ]);
+  assert.ok(!planQemu(spec()).args.includes("virtio-serial-device"));
 });
 
 test("qemu option values double their commas", () => {

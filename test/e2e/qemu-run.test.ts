@@ -1,0 +1,251 @@
+// tsminc --qemu for real: the bred x86_64 image under TCG, on a busybox rootfs and a Debian minbase.
+import assert from "node:assert/strict";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test, type TestContext } from "node:test";
+import { breedAll } from "../helpers/cli.js";
+import { RUN_CASES } from "../helpers/cases.js";
+import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { startTsminc, terminalSession, tsminc } from "../helpers/tsminc.js";
+import { treeHash } from "../helpers/tree-hash.js";
+
+let busybox = "";
+let debian: { dir: string } | { missing: string } = { missing: "not made yet" };
+
+before(async () => {
+  await breedAll();
+  busybox = busyboxRootfs("x86_64");
+  debian = await debianRootfs();
+});
+
+/** Runs `fn`, then fails if any tmpdir, mount or qemu of tsminc is left on the host. */
+async function leavesNothing(fn: () => Promise<void>): Promise<void> {
+  const before = snapshot();
+  await fn();
+  assert.deepEqual(leftSince(before), []);
+}
+
+function rootfsFor(t: TestContext, which: "busybox" | "debian"): string | undefined {
+  if (which === "busybox") return busybox;
+  if ("missing" in debian) {
+    t.skip(`no Debian rootfs: ${debian.missing}`);
+    process.stderr.write(`# skipped: no Debian rootfs: ${debian.missing}\n`);
+    return undefined;
+  }
+  return debian.dir;
+}
+
+for (const which of ["busybox", "debian"] as const) {
+  for (const c of RUN_CASES) {
+    test(`${which}: ${c.name}`, async (t) => {
+      const root = rootfsFor(t, which);
+      if (root === undefined) return;
+      await leavesNothing(async () => {
+        const r = await tsminc(["--qemu", "-r", root, "--", ...c.command], c.input);
+        assert.equal(r.status, c.status, r.stderr);
+        if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
+        if (c.stderr) assert.match(r.stderr, c.stderr);
+      });
+    });
+  }
+}
+
+test("debian: a glibc program runs: cat /etc/debian_version", async (t) => {
+  const root = rootfsFor(t, "debian");
+  if (root === undefined) return;
+  const r = await tsminc(["--qemu", "-r", root, "cat", "/etc/debian_version"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.toString(), /^12\.\d+\n$/);
+});
+
+test("the rootfs is byte-identical after the container deletes and rewrites files in it", async () => {
+  const hash = treeHash(busybox);
+  await leavesNothing(async () => {
+    const r = await tsminc([
+      "--qemu",
+      "-r",
+      busybox,
+      "sh",
+      "-c",
+      "rm /bin/ls /etc/hostname && echo x > /etc/passwd && mkdir /new && touch /root/f && chmod 000 /etc/group",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+  });
+  assert.equal(treeHash(busybox), hash);
+});
+
+test("-k keeps the container's writes, -t sees them again", async () => {
+  const first = await tsminc(["--qemu", "-k", "-r", busybox, "sh", "-c", "echo kept > /root/note"]);
+  assert.equal(first.status, 0, first.stderr);
+  const kept = /kept (\S+); reuse it with: tsminc --qemu -r \S+ -t \S+/.exec(first.stderr)?.[1];
+  assert.ok(kept !== undefined, first.stderr);
+  try {
+    const second = await tsminc(["--qemu", "-r", busybox, "-t", kept, "cat", "/root/note"]);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stdout.toString(), "kept\n");
+    assert.ok(!existsSync(join(busybox, "root/note")));
+  } finally {
+    rmSync(kept, { recursive: true, force: true });
+  }
+});
+
+test("--name sets the hostname in the container", async () => {
+  const r = await tsminc(["--qemu", "--name", "box-1", "-r", busybox, "hostname"]);
+  assert.equal(r.stdout.toString(), "box-1\n");
+});
+
+test("-b binds a file and a directory; a target behind a symlink lands inside the container", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-bind-"));
+  writeFileSync(join(dir, "file"), "from the host\n");
+  mkdirSync(join(dir, "folder"));
+  writeFileSync(join(dir, "folder", "inside"), "in a folder\n");
+  // A copy of the busybox rootfs with /etc-link -> /etc: a bind through it must not reach the host's /etc.
+  const root = join(dir, "root");
+  cpSync(busybox, root, { recursive: true, verbatimSymlinks: true });
+  symlinkSync("/etc", join(root, "etc-link"));
+  try {
+    await leavesNothing(async () => {
+      const r = await tsminc([
+        "--qemu",
+        "-r",
+        root,
+        "-b",
+        `${join(dir, "file")}:/etc-link/tsminc-bound`,
+        "-b",
+        `${join(dir, "folder")}:/opt/folder`,
+        "sh",
+        "-c",
+        "cat /etc/tsminc-bound /opt/folder/inside && echo written > /opt/folder/new",
+      ]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), "from the host\nin a folder\n");
+    });
+    assert.equal(readFileSync(join(dir, "folder", "new"), "utf8"), "written\n");
+    assert.ok(!existsSync("/etc/tsminc-bound"), "nothing landed in the host's /etc");
+    assert.ok(!existsSync(join(root, "etc/tsminc-bound")), "the rootfs itself is untouched");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an interactive session: prompt, terminal size, live resize, Ctrl-C, exit 3", async () => {
+  await leavesNothing(async () => {
+    const s = terminalSession(["--qemu", "-r", busybox], { cols: 100, rows: 30 });
+    await s.waitFor(/# $/);
+    s.write("stty size\r");
+    await s.waitFor(/\r\n30 100\r\n/);
+    s.resize(120, 40);
+    await new Promise((r) => setTimeout(r, 500));
+    s.write("stty size\r");
+    await s.waitFor(/\r\n40 120\r\n/);
+    s.write("sleep 60\r");
+    await new Promise((r) => setTimeout(r, 500));
+    s.write("\x03");
+    await s.waitFor(/\^C\r\n# $/);
+    s.write("exit 3\r");
+    assert.equal(await s.exited, 3);
+    assert.ok(!s.screen().includes("\r\r"), "no doubled carriage returns");
+  });
+});
+
+test("SIGTERM during boot: 143, and no qemu, mount or tmpdir remains", async () => {
+  await leavesNothing(async () => {
+    const run = startTsminc(["--qemu", "-r", busybox, "sleep", "60"]);
+    await new Promise((r) => setTimeout(r, 400));
+    run.kill("SIGTERM");
+    assert.equal(await run.done, 143);
+  });
+});
+
+test("SIGTERM while the command runs: 143, and nothing remains", async () => {
+  await leavesNothing(async () => {
+    const run = startTsminc(["--qemu", "-r", busybox, "sh", "-c", "echo started; sleep 60"]);
+    const until = Date.now() + 60_000;
+    while (!run.output().includes("started") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    run.kill("SIGTERM");
+    assert.equal(await run.done, 143);
+  });
+});
+
+/** The qemu process tsminc started (its direct child, once unshare and sh have exec'd it). */
+function qemuChildOf(pid: number): number | undefined {
+  for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === pid && stat.includes("(qemu-system")) return Number(p);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+test("qemu killed from outside: 255 (the guest reported nothing), and nothing remains", async () => {
+  await leavesNothing(async () => {
+    const run = startTsminc(["--qemu", "-r", busybox, "sh", "-c", "echo started; sleep 60"]);
+    const until = Date.now() + 60_000;
+    while (!run.output().includes("started") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const qemu = run.pid === undefined ? undefined : qemuChildOf(run.pid);
+    assert.ok(qemu !== undefined, "found qemu");
+    process.kill(qemu, "SIGKILL");
+    assert.equal(await run.done, 255);
+  });
+});
+
+test("--dry-run prints the plan and the qemu argv, and starts nothing", async () => {
+  await leavesNothing(async () => {
+    const r = await tsminc(["--qemu", "--dry-run", "-r", busybox, "sh", "-c", "echo $HOME"]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout.toString();
+    assert.match(out, /^tsminc: dry run, nothing was started$/m);
+    assert.match(out, /^command +sh -c 'echo \$HOME'$/m);
+    assert.match(
+      out,
+      /^ {2}setpriv --pdeathsig KILL -- unshare .* qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage/m,
+    );
+  });
+});
+
+const errorCases: { name: string; args: string[]; message: RegExp; hint: RegExp }[] = [
+  {
+    name: "no image for the arch",
+    args: ["--ermine", "/nonexistent"],
+    message: /no x86_64 ermine image in \/nonexistent/,
+    hint: /tsermine breed --arch x86_64/,
+  },
+  {
+    name: "a missing rootfs",
+    args: ["-r", "/nonexistent/root"],
+    message: /rootfs \/nonexistent\/root does not exist/,
+    hint: /-r/,
+  },
+  { name: "a rootfs that is a file", args: ["-r", "/etc/passwd"], message: /is not a folder/, hint: /-r/ },
+  { name: "a bad --mem", args: ["--mem", "lots"], message: /--mem takes a size/, hint: /--mem 256M/ },
+  { name: "an unknown option", args: ["--bogus"], message: /unknown option '--bogus'/, hint: /tsminc --help/ },
+];
+
+for (const c of errorCases) {
+  test(`bad input: ${c.name}: one line, a hint, 125, nothing left`, async () => {
+    await leavesNothing(async () => {
+      const r = await tsminc(["--qemu", "-r", busybox, ...c.args, "true"]);
+      assert.equal(r.status, 125);
+      const [message, hint, ...rest] = r.stderr.trimEnd().split("\n");
+      assert.match(message ?? "", c.message);
+      assert.match(hint ?? "", c.hint);
+      assert.deepEqual(rest, []);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+// The run cases every container mode must pass (qemu now; host mode and other arches later):
+// exit statuses, byte-exact stdio, and hostile arguments.
+
+export interface RunCase {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly input?: string;
+  readonly status: number;
+  /** the exact stdout bytes, when given */
+  readonly stdout?: Buffer;
+  /** what stderr must match */
+  readonly stderr?: RegExp;
+}
+
+/** Arguments a shell would mangle: each must arrive as it is. */
+export const HOSTILE_ARGS: readonly string[] = [
+  "two words",
+  "  padded  ",
+  "",
+  "'single'",
+  '"double"',
+  "$HOME ${PATH} $(id) `id`",
+  "; rm -rf / ; echo",
+  "* ? [a-z] ~",
+  "line one\nline two\n",
+  "tab\there",
+  "back\\slash \\n",
+  "-n",
+  "--",
+  "ünïcödé ✓ 日本",
+  "a'b\"c$d`e\\f",
+];
+
+export const RUN_CASES: readonly RunCase[] = [
+  { name: "the command's status passes through", command: ["sh", "-c", "exit 42"], status: 42 },
+  {
+    name: "a missing command is 127",
+    command: ["no-such-command"],
+    status: 127,
+    stderr: /no-such-command: command not found/,
+  },
+  {
+    name: "a non-executable file is 126",
+    command: ["/etc/passwd"],
+    status: 126,
+    stderr: /\/etc\/passwd: permission denied/,
+  },
+  {
+    name: "death by signal is 128+n (kill -9 $$: 137)",
+    command: ["sh", "-c", "kill -9 $$"],
+    status: 137,
+    stderr: /^$/,
+  },
+  { name: "stdout is byte-exact", command: ["printf", "a\\nb"], status: 0, stdout: Buffer.from("a\nb"), stderr: /^$/ },
+  {
+    name: "stdout and stderr stay apart",
+    command: ["sh", "-c", "echo out; echo err >&2"],
+    status: 0,
+    stdout: Buffer.from("out\n"),
+    stderr: /^err\n$/,
+  },
+  {
+    name: "stdin is piped in until EOF",
+    command: ["wc", "-l"],
+    input: "a\nb\n",
+    status: 0,
+    stdout: Buffer.from("2\n"),
+  },
+  {
+    name: "hostile arguments round-trip byte for byte",
+    command: ["printf", "%s\\0", ...HOSTILE_ARGS],
+    status: 0,
+    stdout: Buffer.from(HOSTILE_ARGS.map((a) => `${a}\0`).join("")),
+  },
+];

@@ -1,0 +1,67 @@
+// Test root filesystems, cached under ~/.cache/tsminc/rootfs: a busybox root made from the breeder's
+// own busybox, and a Debian minbase made by debootstrap.
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  copyFileSync,
+  chmodSync,
+} from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { ArchName } from "../../src/core/arch.js";
+import { findDebianMirror } from "../../src/core/apt-sources.js";
+import { cacheDir, defaultImagesDir } from "../../src/host/paths.js";
+import { which } from "../../src/host/which.js";
+
+/** A root with /bin/busybox, a link per applet, /etc/passwd and the usual empty folders. */
+export function busyboxRootfs(arch: ArchName): string {
+  const manifest = JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as {
+    cacheKeys: { busybox: string };
+  };
+  const artifact = join(cacheDir(), "artifacts", manifest.cacheKeys.busybox);
+  const dir = join(cacheDir(), "rootfs", manifest.cacheKeys.busybox);
+  if (existsSync(dir)) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  for (const d of ["bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "tmp", "proc", "sys", "dev"])
+    mkdirSync(join(tmp, d), { recursive: true });
+  copyFileSync(join(artifact, "busybox"), join(tmp, "bin/busybox"));
+  chmodSync(join(tmp, "bin/busybox"), 0o755);
+  const { applets } = JSON.parse(readFileSync(join(artifact, "meta.json"), "utf8")) as { applets: string[] };
+  for (const applet of applets) {
+    if (applet === "bin/busybox") continue;
+    symlinkSync("/bin/busybox", join(tmp, applet));
+  }
+  writeFileSync(join(tmp, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n");
+  writeFileSync(join(tmp, "etc/group"), "root:x:0:\n");
+  writeFileSync(join(tmp, "etc/hostname"), "busybox-rootfs\n");
+  renameSync(tmp, dir);
+  return dir;
+}
+
+/** Debian bookworm minbase for the host's arch, or the reason it cannot be made here. */
+export async function debianRootfs(): Promise<{ dir: string } | { missing: string }> {
+  const dir = join(cacheDir(), "rootfs", "debian-bookworm-minbase-amd64");
+  if (existsSync(join(dir, "etc/debian_version"))) return { dir };
+  if (which("debootstrap") === undefined)
+    return { missing: "debootstrap is not installed (apt-get install debootstrap)" };
+  const sources = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]
+    .filter(existsSync)
+    .map((f) => ({ name: f, text: readFileSync(f, "utf8") }));
+  const mirror = findDebianMirror(sources, "bookworm");
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(cacheDir(), "rootfs"), { recursive: true });
+  const r = await execa("debootstrap", ["--variant=minbase", "bookworm", tmp, mirror.uri], {
+    reject: false,
+    all: true,
+  });
+  if (r.exitCode !== 0) throw new Error(`debootstrap failed:\n${r.all.split("\n").slice(-20).join("\n")}`);
+  renameSync(tmp, dir);
+  return { dir };
+}

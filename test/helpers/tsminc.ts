@@ -1,0 +1,77 @@
+// Runs the built tsminc as a user would: through pipes (bytes kept) or on a pseudo-terminal.
+import { join } from "node:path";
+import { execa } from "execa";
+import * as nodePty from "node-pty";
+import { packageRoot } from "../../src/host/paths.js";
+
+export const TSMINC = join(packageRoot, "dist/src/cli/tsminc.js");
+
+export interface Run {
+  readonly status: number;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  readonly seconds: number;
+}
+
+export async function tsminc(args: readonly string[], input?: string | Buffer): Promise<Run> {
+  const started = performance.now();
+  const r = await execa(process.execPath, [TSMINC, ...args], {
+    reject: false,
+    encoding: "buffer",
+    stripFinalNewline: false,
+    timeout: 180_000,
+    ...(input === undefined ? { stdin: "ignore" as const } : { input }),
+  });
+  return {
+    status: r.exitCode ?? 255,
+    stdout: Buffer.from(r.stdout),
+    stderr: Buffer.from(r.stderr).toString(),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** tsminc started in the background: its pid, a way to signal it, its output so far, its end. */
+export function startTsminc(args: readonly string[]) {
+  const child = execa(process.execPath, [TSMINC, ...args], { reject: false, stdin: "ignore", buffer: false });
+  let stdout = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  return {
+    pid: child.pid,
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
+    output: () => stdout,
+    done: child.then((r) => r.exitCode ?? 128),
+  };
+}
+
+export interface Session {
+  readonly screen: () => string;
+  write(text: string): void;
+  resize(cols: number, rows: number): void;
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  readonly exited: Promise<number>;
+}
+
+/** tsminc on a pseudo-terminal of the given size, as in an interactive terminal. */
+export function terminalSession(args: readonly string[], size: { cols: number; rows: number }): Session {
+  const pty = nodePty.spawn(process.execPath, [TSMINC, ...args], {
+    ...size,
+    name: "xterm",
+    env: process.env,
+  });
+  let screen = "";
+  pty.onData((d) => (screen += d));
+  const exited = new Promise<number>((resolve) => pty.onExit((e) => { resolve(e.exitCode); }));
+  return {
+    screen: () => screen,
+    write: (text) => { pty.write(text); },
+    resize: (cols, rows) => { pty.resize(cols, rows); },
+    async waitFor(pattern, ms = 60_000) {
+      const until = Date.now() + ms;
+      while (!pattern.test(screen)) {
+        if (Date.now() > until) throw new Error(`no ${String(pattern)} on the screen: ${JSON.stringify(screen)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    exited,
+  };
+}

@@ -1,0 +1,146 @@
+// The --qemu planner: inputs it refuses, choices it makes, and whole argvs pinned as golden files.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { MincError } from "../../src/core/errors.js";
+import { planLaunch, type HostFacts } from "../../src/core/launch-plan.js";
+import { packageRoot } from "../../src/host/paths.js";
+
+const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
+  uid: 0,
+  hostArch: "x86_64",
+  kvmProblem: { x86_64: "the CPU has no vmx/svm flag", arm64: "not the host's arch", arm: "not the host's arch" },
+  tscKhz: 2600000,
+  images: {
+    x86_64: { dir: "/img/x86_64", kernel: "bzImage", initramfs: "initramfs.cpio.gz" },
+    arm64: { dir: "/img/arm64", kernel: "Image", initramfs: "initramfs.cpio.gz" },
+  },
+  imageDirs: ["/img"],
+  qemuBinaries: new Set(["qemu-system-x86_64", "qemu-system-aarch64"]),
+  rootfs: "dir",
+  bindSources: { "/srv/file": "file", "/srv/dir": "dir", "/nope": "missing" },
+  tempdir: undefined,
+  stdinTty: false,
+  stdoutTty: false,
+  ttySize: undefined,
+  runtimeDir: "/run/tsminc",
+  prepareScript: "/pkg/libexec/prepare-root.sh",
+  ...over,
+});
+
+const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
+  planLaunch(toRunConfig({ qemu: true, rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
+
+function refused(raw: RawRunOptions, over: Partial<HostFacts>, message: RegExp, hint: RegExp): void {
+  assert.throws(
+    () => plan(raw, over),
+    (err: unknown) => {
+      assert.ok(err instanceof MincError);
+      assert.match(err.message, message);
+      assert.match(err.hint ?? "", hint);
+      return true;
+    },
+  );
+}
+
+test("refused: no --qemu (host mode is another issue), not root, bad rootfs", () => {
+  refused({ qemu: false }, {}, /without --qemu/, /add --qemu/);
+  refused({}, { uid: 1000 }, /needs root/, /sudo/);
+  refused({}, { rootfs: "missing" }, /rootfs \/r does not exist/, /-r/);
+  refused({}, { rootfs: "not-dir" }, /is not a folder/, /-r/);
+});
+
+test("refused: no image names the breed command; no qemu names the apt package", () => {
+  refused({ arch: "arm" }, {}, /no arm ermine image in \/img/, /tsermine breed --arch arm/);
+  refused({}, { qemuBinaries: new Set() }, /qemu-system-x86_64 is not installed/, /apt-get install qemu-system-x86/);
+});
+
+test("refused: --accel kvm where KVM does not work, a missing bind source, -t of a foreign folder", () => {
+  refused({ accel: "kvm" }, {}, /KVM is not usable: the CPU has no vmx\/svm flag/, /--accel tcg/);
+  refused({ bind: ["/nope"] }, {}, /--bind source \/nope does not exist/, /existing/);
+  refused({ tempdir: "/tmp/x" }, { tempdir: "other" }, /not a tmpdir kept/, /tsminc -k/);
+});
+
+test("accel auto: KVM when usable, else TCG with the reason", () => {
+  assert.equal(plan({}).accel, "tcg");
+  assert.equal(plan({}).accelReason, "the CPU has no vmx/svm flag");
+  const kvm = plan({}, { kvmProblem: { x86_64: undefined, arm64: "x", arm: "x" } });
+  assert.equal(kvm.accel, "kvm");
+  assert.ok(kvm.args.includes("host"));
+});
+
+test("stdio: a terminal on both ends gets the console, anything else gets virtio-serial pipes", () => {
+  const tty = plan({}, { stdinTty: true, stdoutTty: true, ttySize: { rows: 30, cols: 100 } });
+  assert.equal(tty.stdio, "tty");
+  assert.deepEqual(
+    tty.sockets.map((s) => s.name),
+    ["tsminc.ctl"],
+  );
+  assert.match(tty.files.runSh, /--stdio tty --tty-size 30 100/);
+  const pipes = plan({}, { stdinTty: true, stdoutTty: false });
+  assert.equal(pipes.stdio, "ports");
+  assert.deepEqual(
+    pipes.sockets.map((s) => s.name),
+    ["tsminc.stdin", "tsminc.stdout", "tsminc.stderr"],
+  );
+});
+
+test("the arguments go NUL-separated into a file, never into run.sh", () => {
+  const p = plan({}, {}, ["printf", "%s\\n", "a b", "$(id)", ""]);
+  assert.deepEqual(p.files.args, Buffer.from("printf\0%s\\n\0a b\0$(id)\0\0"));
+  assert.ok(!p.files.runSh.includes("$(id)"));
+  assert.deepEqual(plan({}, {}, []).files.args, Buffer.from("/bin/sh\0"));
+});
+
+test("run.sh passes the container options to enter.sh, shell-quoted", () => {
+  const p = plan({ name: "it's", user: "1:2", nocaps: "sys_admin", usedev: true, bind: ["/srv/file:/etc/f"] });
+  const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
+  assert.equal(
+    line,
+    "exec /lib/ermine/enter.sh --stdio ports --name 'it'\\''s' --usedev --nocaps cap_sys_admin --user 1:2 --binds /mnt/binds.list /mnt/root /mnt/args",
+  );
+  assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
+  assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
+});
+
+test("the spawn chain: setpriv kills qemu with tsminc, unshare makes the mounts private, prepare-root.sh mounts", () => {
+  const p = plan({ direct: true, bind: ["/srv/dir:/d"] });
+  assert.equal(p.file, "setpriv");
+  const qemuAt = p.args.indexOf("qemu-system-x86_64");
+  assert.deepEqual(p.args.slice(0, qemuAt), [
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "/pkg/libexec/prepare-root.sh",
+    "/run/tsminc/tsminc-T",
+    "/r",
+    "1",
+    "1",
+    "/srv/dir",
+    "--",
+  ]);
+});
+
+const GOLDEN = join(packageRoot, "test/unit/golden");
+
+for (const [name, raw, over] of [
+  ["x86_64-pipes", { cpus: "2", mem: "256M" }, {}],
+  ["x86_64-terminal", {}, { stdinTty: true, stdoutTty: true, ttySize: { rows: 24, cols: 80 } }],
+  ["arm64-pipes", { arch: "arm64", debug: true }, {}],
+] as const) {
+  test(`golden argv: ${name}`, () => {
+    const p = plan(raw, over);
+    const actual = JSON.stringify({ file: p.file, args: p.args, runSh: p.files.runSh.split("\n") }, null, 2) + "\n";
+    const file = join(GOLDEN, `${name}.json`);
+    if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
+    assert.equal(actual, readFileSync(file, "utf8"), `${file} (UPDATE_GOLDEN=1 rewrites it after review)`);
+  });
+}

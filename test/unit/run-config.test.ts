@@ -1,0 +1,79 @@
+// tsminc's options validated into a RunConfig: one rule per test, bad values with their hints.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseBind, parseMemory, toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { MincError } from "../../src/core/errors.js";
+
+const config = (raw: RawRunOptions, command: string[] = []) => toRunConfig(raw, command, "/home/u");
+
+function rejects(raw: RawRunOptions, message: RegExp): void {
+  assert.throws(
+    () => config(raw),
+    (err: unknown) =>
+      err instanceof MincError && err.code === "usage" && message.test(err.message) && (err.hint ?? "") !== "",
+  );
+}
+
+test("defaults: the host's root, no VM flags, 1 cpu, 128 MiB, auto accel", () => {
+  const c = config({});
+  assert.equal(c.rootdir, "/");
+  assert.equal(c.qemu, false);
+  assert.equal(c.cpus, 1);
+  assert.equal(c.memMiB, 128);
+  assert.equal(c.accel, "auto");
+  assert.deepEqual(c.command, []);
+});
+
+test("the command and its arguments are kept exactly, and paths resolve against the cwd", () => {
+  const c = config({ rootdir: "rootfs", ermine: "img" }, ["sh", "-c", " $x ", ""]);
+  assert.deepEqual(c.command, ["sh", "-c", " $x ", ""]);
+  assert.equal(c.rootdir, "/home/u/rootfs");
+  assert.equal(c.ermine, "/home/u/img");
+});
+
+test("--mem takes K, M, G sizes and plain MiB", () => {
+  assert.equal(parseMemory("256M"), 256);
+  assert.equal(parseMemory("1G"), 1024);
+  assert.equal(parseMemory("96"), 96);
+  assert.equal(parseMemory("65536k"), 64);
+  for (const bad of ["lots", "16M", "1.5G", "-1"]) rejects({ mem: bad }, /--mem/);
+});
+
+test("--cpus is a whole number from 1", () => {
+  assert.equal(config({ cpus: "2" }).cpus, 2);
+  for (const bad of ["0", "two", "1.5"]) rejects({ cpus: bad }, /--cpus/);
+});
+
+test("--bind HOST[:PATH]: the target defaults to the host path, and is absolute", () => {
+  assert.deepEqual(parseBind("/srv/data", "/"), { source: "/srv/data", target: "/srv/data" });
+  assert.deepEqual(parseBind("data:/mnt/d", "/home/u"), { source: "/home/u/data", target: "/mnt/d" });
+  assert.deepEqual(parseBind("/a:b:/c", "/"), { source: "/a:b", target: "/c" });
+  rejects({ bind: [":/x"] }, /names no host path/);
+});
+
+test("--user UID[:GID] as numbers", () => {
+  assert.deepEqual(config({ user: "1000:100" }).user, { uid: 1000, gid: 100 });
+  assert.deepEqual(config({ user: "7" }).user, { uid: 7, gid: 7 });
+  for (const bad of ["root", "1000:", "-1"]) rejects({ user: bad }, /--user/);
+});
+
+test("--nocaps takes capability names, with or without cap_", () => {
+  assert.deepEqual(config({ nocaps: "sys_admin,CAP_NET_RAW" }).nocaps, ["cap_sys_admin", "cap_net_raw"]);
+  for (const bad of ["cap_sys-admin", ",", "cap_x;rm"]) rejects({ nocaps: bad }, /--nocaps/);
+});
+
+test("--name takes up to 64 bytes, shell metacharacters included, but no NUL or newline", () => {
+  assert.equal(config({ name: "a$b;`c` d" }).name, "a$b;`c` d");
+  for (const bad of ["", "x".repeat(65), "a\nb"]) rejects({ name: bad }, /--name/);
+});
+
+test("--arch takes aliases; --accel auto|kvm|tcg", () => {
+  assert.equal(config({ arch: "aarch64" }).arch, "arm64");
+  rejects({ arch: "mips" }, /unknown arch/);
+  rejects({ accel: "hvf" }, /unknown --accel/);
+});
+
+test("-t reuses a kept tmpdir and keeps it again; -k and -D do not mix", () => {
+  assert.equal(config({ tempdir: "/run/tsminc/tsminc-1" }).keep, true);
+  rejects({ keep: true, direct: true }, /--keep and --direct/);
+});
