@@ -60,11 +60,19 @@ export function terminalSession(args: readonly string[], size: { cols: number; r
   });
   let screen = "";
   pty.onData((d) => (screen += d));
-  const exited = new Promise<number>((resolve) => pty.onExit((e) => { resolve(e.exitCode); }));
+  const exited = new Promise<number>((resolve) =>
+    pty.onExit((e) => {
+      resolve(e.exitCode);
+    }),
+  );
   return {
     screen: () => screen,
-    write: (text) => { pty.write(text); },
-    resize: (cols, rows) => { pty.resize(cols, rows); },
+    write: (text) => {
+      pty.write(text);
+    },
+    resize: (cols, rows) => {
+      pty.resize(cols, rows);
+    },
     async waitFor(pattern, ms = 60_000) {
       const until = Date.now() + ms;
       while (!pattern.test(screen)) {
