@@ -18,7 +18,8 @@ import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
-import { startTsminc, terminalSession, tsminc } from "../helpers/tsminc.js";
+import { startTsminc, terminalSession, tsminc, TSMINC } from "../helpers/tsminc.js";
+import { execa } from "execa";
 import { treeHash } from "../helpers/tree-hash.js";
 
 let busybox = "";
@@ -158,6 +159,45 @@ test("an interactive session: prompt, terminal size, live resize, Ctrl-C, exit 3
     assert.equal(await s.exited, 3);
     assert.ok(!s.screen().includes("\r\r"), "no doubled carriage returns");
   });
+});
+
+test("Ctrl-] q kills the VM from the terminal: 255, and nothing remains", async () => {
+  await leavesNothing(async () => {
+    const s = terminalSession(["--qemu", "-r", busybox, "sleep", "60"], { cols: 80, rows: 24 });
+    await new Promise((r) => setTimeout(r, 2500));
+    s.write("\x1dq");
+    assert.equal(await s.exited, 255);
+    assert.match(s.screen(), /Ctrl-\] q: killing the VM/);
+  });
+});
+
+test("the container sees its root only: not run.sh, the arguments, the status or the share", async () => {
+  const r = await tsminc([
+    "--qemu",
+    "-r",
+    busybox,
+    "sh",
+    "-c",
+    "find / -xdev \\( -name run.sh -o -name args -o -name exitcode -o -name binds.list \\) ; ls /; ls /dev/shm; ls /mnt 2>&1; true",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout.toString();
+  assert.ok(!/run\.sh|exitcode|binds\.list|storage|work/.test(out), out);
+  assert.match(out, /\bbin\b/);
+});
+
+test("not root: --qemu refuses with 125 and a hint", async () => {
+  const r = await execa(
+    "setpriv",
+    ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, TSMINC, "--qemu", "-r", busybox, "true"],
+    {
+      reject: false,
+      stdin: "ignore",
+    },
+  );
+  assert.equal(r.exitCode, 125);
+  assert.match(r.stderr, /needs root/);
+  assert.match(r.stderr, /hint: run it as root/);
 });
 
 test("SIGTERM during boot: 143, and no qemu, mount or tmpdir remains", async () => {
