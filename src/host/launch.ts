@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { constants } from "node:os";
 import type { LaunchPlan } from "../core/launch-plan.js";
 import { SHARE_FILES } from "../core/run-script.js";
+import { shellJoin } from "../core/shell-quote.js";
 import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
@@ -83,7 +84,8 @@ export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: Launch
   } finally {
     if (plan.keep) {
       await trimKeptTmpdir(plan.tmpdir);
-      deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: tsminc --qemu -r ${rootdir} -t ${plan.tmpdir} ...`);
+      const reuse = shellJoin(["tsminc", "--qemu", "-r", rootdir, "-t", plan.tmpdir]);
+      deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: ${reuse} ...`);
     } else {
       await removeTmpdir(plan.tmpdir);
     }
