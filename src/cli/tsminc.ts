@@ -56,7 +56,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   const config = toRunConfig(raw, command, process.cwd());
   const facts = probeHost(config);
   // Plan first with a placeholder: bad input fails here, before anything is made on the host.
-  const draft = planLaunch(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-XXXXXX`);
+  const draft = planLaunch(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
     process.stdout.write(describePlan(config, draft));
     return;

@@ -212,8 +212,7 @@ test("SIGTERM during boot: 143, and no qemu, mount or tmpdir remains", async () 
 test("SIGTERM while the command runs: 143, and nothing remains", async () => {
   await leavesNothing(async () => {
     const run = startTsminc(["--qemu", "-r", busybox, "sh", "-c", "echo started; sleep 60"]);
-    const until = Date.now() + 60_000;
-    while (!run.output().includes("started") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await run.outputIncludes("started");
     run.kill("SIGTERM");
     assert.equal(await run.done, 143);
   });
@@ -236,8 +235,7 @@ function qemuChildOf(pid: number): number | undefined {
 test("qemu killed from outside: 255 (the guest reported nothing), and nothing remains", async () => {
   await leavesNothing(async () => {
     const run = startTsminc(["--qemu", "-r", busybox, "sh", "-c", "echo started; sleep 60"]);
-    const until = Date.now() + 60_000;
-    while (!run.output().includes("started") && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await run.outputIncludes("started");
     const qemu = run.pid === undefined ? undefined : qemuChildOf(run.pid);
     assert.ok(qemu !== undefined, "found qemu");
     process.kill(qemu, "SIGKILL");

@@ -39,6 +39,14 @@ export function startTsminc(args: readonly string[]) {
     pid: child.pid,
     kill: (signal: NodeJS.Signals) => child.kill(signal),
     output: () => stdout,
+    /** resolves once stdout holds `text` (rejects after a minute) */
+    async outputIncludes(text: string) {
+      const until = Date.now() + 60_000;
+      while (!stdout.includes(text)) {
+        if (Date.now() > until) throw new Error(`no "${text}" in ${JSON.stringify(stdout)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     done: child.then((r) => r.exitCode ?? 128),
   };
 }
