@@ -186,15 +186,21 @@ test("the container sees its root only: not run.sh, the arguments, the status or
   assert.match(out, /\bbin\b/);
 });
 
-test("not root: --qemu refuses with 125 and a hint", async () => {
-  const r = await execa(
-    "setpriv",
-    ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, TSMINC, "--qemu", "-r", busybox, "true"],
-    {
-      reject: false,
-      stdin: "ignore",
-    },
-  );
+test("not root: --qemu refuses with 125 and a hint", async (t) => {
+  const asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath];
+  const readable = await execa("setpriv", [...asNobody, "-e", `require("fs").accessSync(${JSON.stringify(TSMINC)})`], {
+    reject: false,
+  });
+  if (readable.exitCode !== 0) {
+    const why = "uid 65534 cannot read this checkout (put it where others may read it)";
+    process.stderr.write(`# skipped: ${why}\n`);
+    t.skip(why);
+    return;
+  }
+  const r = await execa("setpriv", [...asNobody, TSMINC, "--qemu", "-r", busybox, "true"], {
+    reject: false,
+    stdin: "ignore",
+  });
   assert.equal(r.exitCode, 125);
   assert.match(r.stderr, /needs root/);
   assert.match(r.stderr, /hint: run it as root/);
