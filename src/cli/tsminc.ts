@@ -61,6 +61,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
     process.stdout.write(describePlan(config, draft));
     return;
   }
+  for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
   const plan = planLaunch(config, facts, tmpdir);
   process.exitCode = await launchQemu(plan, config.rootdir, {

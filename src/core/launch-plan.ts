@@ -2,6 +2,7 @@
 // mounts, qemu argv. Pure: every fact about the host arrives in HostFacts; nothing is touched.
 import type { RunConfig } from "../config/run-config.js";
 import { ARCHES, type ArchName } from "./arch.js";
+import type { ElfArch } from "./elf.js";
 import { MincError } from "./errors.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { argsFile, bindsFile, runScript, type StdioMode } from "./run-script.js";
@@ -25,6 +26,8 @@ export interface HostFacts {
   /** qemu-system binaries present on PATH */
   readonly qemuBinaries: ReadonlySet<string>;
   readonly rootfs: "dir" | "missing" | "not-dir";
+  /** the CPU the rootfs's /bin/sh (or busybox) is built for; undefined when it has none */
+  readonly rootfsArch: ElfArch | undefined;
   /** what each --bind source is */
   readonly bindSources: Readonly<Record<string, "file" | "dir" | "missing">>;
   /** for -t: whether the folder is a kept tsminc tmpdir */
@@ -48,6 +51,8 @@ export interface LaunchPlan {
   readonly accel: "kvm" | "tcg";
   /** why this accelerator */
   readonly accelReason: string;
+  /** one-line notices for the user (e.g. the arch was taken from the rootfs) */
+  readonly notices: readonly string[];
   readonly image: ImageFacts;
   readonly stdio: StdioMode;
   /** pipe mode with --debug: qemu's stdout (the console) goes to tsminc's stderr */
@@ -69,10 +74,34 @@ export interface LaunchPlan {
 
 const fail = (message: string, hint: string) => new MincError("usage", message, { hint });
 
-function chooseArch(config: RunConfig, facts: HostFacts): ArchName {
-  const arch = config.arch ?? facts.hostArch;
-  if (arch === undefined) throw fail("this host's arch has no ermine image", "pick one with --arch x86_64|arm64|arm");
-  return arch;
+/** The VM's arch: --arch, else the rootfs's, else the host's; with a notice when the rootfs chose it. */
+function chooseArch(config: RunConfig, facts: HostFacts): { arch: ArchName; notices: string[] } {
+  const found = facts.rootfsArch;
+  if (found !== undefined && "other" in found) {
+    throw fail(
+      `rootfs ${config.rootdir} is built for ${found.other}; ermine runs x86_64, arm64 and arm`,
+      "use a rootfs for one of those",
+    );
+  }
+  if (config.arch !== undefined) {
+    if (found !== undefined && found.arch !== config.arch) {
+      throw fail(
+        `rootfs ${config.rootdir} is built for ${found.arch}, not --arch ${config.arch}`,
+        `drop --arch, or use --arch ${found.arch}`,
+      );
+    }
+    return { arch: config.arch, notices: [] };
+  }
+  if (found !== undefined) {
+    const notices =
+      found.arch === facts.hostArch
+        ? []
+        : [`rootfs ${config.rootdir} is built for ${found.arch}: running it with --arch ${found.arch}`];
+    return { arch: found.arch, notices };
+  }
+  if (facts.hostArch === undefined)
+    throw fail("this host's arch has no ermine image", "pick one with --arch x86_64|arm64|arm");
+  return { arch: facts.hostArch, notices: [] };
 }
 
 function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { accel: "kvm" | "tcg"; reason: string } {
@@ -86,7 +115,7 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
   return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
 }
 
-function checkInputs(config: RunConfig, facts: HostFacts, arch: ArchName): ImageFacts {
+function checkInputs(config: RunConfig, facts: HostFacts): void {
   if (!config.qemu) {
     throw fail(
       "running on the host (without --qemu) is not available yet",
@@ -106,24 +135,23 @@ function checkInputs(config: RunConfig, facts: HostFacts, arch: ArchName): Image
   if (config.tempdir !== undefined && facts.tempdir !== "kept") {
     throw fail(`-t ${config.tempdir} is not a tmpdir kept by tsminc -k`, "give the folder that tsminc -k printed");
   }
-  const image = facts.images[arch];
-  if (image === undefined) {
+}
+
+export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string): LaunchPlan {
+  checkInputs(config, facts);
+  const { arch, notices } = chooseArch(config, facts);
+  const found = facts.images[arch];
+  if (found === undefined) {
     throw new MincError("image", `no ${arch} ermine image in ${facts.imageDirs.join(" or ")}`, {
       hint: `run: tsermine breed --arch ${arch}`,
     });
   }
-  const qemu = ARCHES[arch].qemuBinary;
-  if (!facts.qemuBinaries.has(qemu)) {
-    throw new MincError("missing-tool", `${qemu} is not installed`, {
+  const qemuBinary = ARCHES[arch].qemuBinary;
+  if (!facts.qemuBinaries.has(qemuBinary)) {
+    throw new MincError("missing-tool", `${qemuBinary} is not installed`, {
       hint: `apt-get install ${ARCHES[arch].qemuPackage}`,
     });
   }
-  return image;
-}
-
-export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string): LaunchPlan {
-  const arch = chooseArch(config, facts);
-  const image = checkInputs(config, facts, arch);
   const { accel, reason } = chooseAccel(config, arch, facts);
   const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
   const sockets: SocketPlan[] =
@@ -133,8 +161,8 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
   const spec: BootSpec = {
     arch,
     accel,
-    kernel: `${image.dir}/${image.kernel}`,
-    initrd: `${image.dir}/${image.initramfs}`,
+    kernel: `${found.dir}/${found.kernel}`,
+    initrd: `${found.dir}/${found.initramfs}`,
     memMiB: config.memMiB,
     cpus: config.cpus,
     share: tmpdir,
@@ -173,7 +201,8 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     arch,
     accel,
     accelReason: reason,
-    image,
+    notices,
+    image: found,
     stdio,
     consoleToStderr: stdio === "ports" && config.debug,
     tmpdir,

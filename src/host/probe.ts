@@ -1,10 +1,12 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
+import { elfArch, type ElfArch } from "../core/elf.js";
 import type { HostFacts, ImageFacts } from "../core/launch-plan.js";
+import { resolveInRoot } from "./root-path.js";
 import { defaultImagesDir, packageRoot } from "./paths.js";
 import { which } from "./which.js";
 
@@ -57,6 +59,25 @@ function findImage(dirs: readonly string[], arch: ArchName): ImageFacts | undefi
   return undefined;
 }
 
+/** The arch of the rootfs's shell (or busybox, or env), read from its ELF header. */
+function rootfsArch(root: string): ElfArch | undefined {
+  for (const candidate of ["/bin/sh", "/bin/busybox", "/usr/bin/env"]) {
+    const path = resolveInRoot(root, candidate);
+    if (path === undefined) continue;
+    try {
+      const fd = openSync(path, "r");
+      const header = Buffer.alloc(20);
+      readSync(fd, header, 0, 20, 0);
+      closeSync(fd);
+      const arch = elfArch(header);
+      if (arch !== undefined) return arch;
+    } catch {
+      // unreadable: try the next one
+    }
+  }
+  return undefined;
+}
+
 export function probeHost(config: RunConfig): HostFacts {
   const info = cpuinfo();
   const dirs = imageDirs(config.ermine);
@@ -82,6 +103,7 @@ export function probeHost(config: RunConfig): HostFacts {
     imageDirs: dirs,
     qemuBinaries: new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuBinary).filter((q) => which(q) !== undefined)),
     rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
+    rootfsArch: rootKind === "dir" ? rootfsArch(config.rootdir) : undefined,
     bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),
     tempdir:
       config.tempdir === undefined

@@ -20,6 +20,7 @@ const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   imageDirs: ["/img"],
   qemuBinaries: new Set(["qemu-system-x86_64", "qemu-system-aarch64"]),
   rootfs: "dir",
+  rootfsArch: { arch: "x86_64" },
   bindSources: { "/srv/file": "file", "/srv/dir": "dir", "/nope": "missing" },
   tempdir: undefined,
   stdinTty: false,
@@ -53,7 +54,12 @@ test("refused: no --qemu (host mode is another issue), not root, bad rootfs", ()
 });
 
 test("refused: no image names the breed command; no qemu names the apt package", () => {
-  refused({ arch: "arm" }, {}, /no arm ermine image in \/img/, /tsermine breed --arch arm/);
+  refused(
+    { arch: "arm" },
+    { rootfsArch: { arch: "arm" } },
+    /no arm ermine image in \/img/,
+    /tsermine breed --arch arm/,
+  );
   refused({}, { qemuBinaries: new Set() }, /qemu-system-x86_64 is not installed/, /apt-get install qemu-system-x86/);
 });
 
@@ -61,6 +67,25 @@ test("refused: --accel kvm where KVM does not work, a missing bind source, -t of
   refused({ accel: "kvm" }, {}, /KVM is not usable: the CPU has no vmx\/svm flag/, /--accel tcg/);
   refused({ bind: ["/nope"] }, {}, /--bind source \/nope does not exist/, /existing/);
   refused({ tempdir: "/tmp/x" }, { tempdir: "other" }, /not a tmpdir kept/, /tsminc -k/);
+});
+
+test("the rootfs's arch: a mismatch with --arch is refused, an unknown CPU too", () => {
+  refused(
+    { arch: "x86_64" },
+    { rootfsArch: { arch: "arm64" } },
+    /rootfs \/r is built for arm64, not --arch x86_64/,
+    /--arch arm64/,
+  );
+  refused({}, { rootfsArch: { other: "mips (32-bit, big-endian)" } }, /built for mips/, /rootfs for one of those/);
+});
+
+test("without --arch a foreign rootfs picks its own arch, with a notice; a rootfs without ELF uses the host's", () => {
+  const foreign = plan({}, { rootfsArch: { arch: "arm64" } });
+  assert.equal(foreign.arch, "arm64");
+  assert.equal(foreign.qemu.file, "qemu-system-aarch64");
+  assert.deepEqual(foreign.notices, ["rootfs /r is built for arm64: running it with --arch arm64"]);
+  assert.deepEqual(plan({}).notices, []);
+  assert.equal(plan({}, { rootfsArch: undefined }).arch, "x86_64");
 });
 
 test("accel auto: KVM when usable, else TCG with the reason", () => {
@@ -134,7 +159,7 @@ const GOLDEN = join(packageRoot, "test/unit/golden");
 for (const [name, raw, over] of [
   ["x86_64-pipes", { cpus: "2", mem: "256M" }, {}],
   ["x86_64-terminal", {}, { stdinTty: true, stdoutTty: true, ttySize: { rows: 24, cols: 80 } }],
-  ["arm64-pipes", { arch: "arm64", debug: true }, {}],
+  ["arm64-pipes", { arch: "arm64", debug: true }, { rootfsArch: { arch: "arm64" } }],
 ] as const) {
   test(`golden argv: ${name}`, () => {
     const p = plan(raw, over);

@@ -1,0 +1,54 @@
+// tsminc --qemu on foreign roots: arm64 and 32-bit arm busybox roots in their own ermine VMs (TCG),
+// the shared run cases on each, and the rootfs's arch detected from its ELF headers.
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { ARCHES } from "../../src/core/arch.js";
+import { breedAll } from "../helpers/cli.js";
+import { RUN_CASES } from "../helpers/cases.js";
+import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs } from "../helpers/rootfs.js";
+import { tsminc } from "../helpers/tsminc.js";
+
+const roots: Record<string, string> = {};
+
+before(async () => {
+  await breedAll();
+  for (const arch of ["arm64", "arm", "x86_64"] as const) roots[arch] = busyboxRootfs(arch);
+});
+
+for (const arch of ["arm64", "arm"] as const) {
+  test(`${arch}: uname -m in the VM prints ${ARCHES[arch].unameMachine}`, async () => {
+    const r = await tsminc(["--qemu", "--arch", arch, "-r", roots[arch] ?? "", "uname", "-m"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), `${ARCHES[arch].unameMachine}\n`);
+  });
+
+  for (const c of RUN_CASES) {
+    test(`${arch}: ${c.name}`, async () => {
+      const before = snapshot();
+      const r = await tsminc(["--qemu", "--arch", arch, "-r", roots[arch] ?? "", "--", ...c.command], c.input);
+      assert.equal(r.status, c.status, r.stderr);
+      if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
+      if (c.stderr) assert.match(r.stderr, c.stderr);
+      assert.deepEqual(leftSince(before), []);
+    });
+  }
+}
+
+test("without --arch, a foreign rootfs picks its own arch and says so in one line", async () => {
+  const r = await tsminc(["--qemu", "-r", roots.arm64 ?? "", "uname", "-m"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "aarch64\n");
+  assert.equal(r.stderr, `tsminc: rootfs ${roots.arm64 ?? ""} is built for arm64: running it with --arch arm64\n`);
+});
+
+test("a mismatched --arch and rootfs: one line, a hint, 125, nothing started", async () => {
+  const before = snapshot();
+  const r = await tsminc(["--qemu", "--arch", "x86_64", "-r", roots.arm ?? "", "true"]);
+  assert.equal(r.status, 125);
+  const [message, hint, ...rest] = r.stderr.trimEnd().split("\n");
+  assert.match(message ?? "", /rootfs \S+ is built for arm, not --arch x86_64/);
+  assert.match(hint ?? "", /hint: drop --arch, or use --arch arm/);
+  assert.deepEqual(rest, []);
+  assert.deepEqual(leftSince(before), []);
+});
