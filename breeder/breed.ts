@@ -140,6 +140,9 @@ async function breedArch(
         [info.kernelImage]: join(kernel.dir, info.kernelImage),
         [INITRAMFS_FILE]: join(initramfs.dir, INITRAMFS_FILE),
         config: join(kernel.dir, "config"),
+        // Host mode runs the same container entry with these static tools (no host libc after pivot_root).
+        busybox: join(busybox.dir, "busybox"),
+        capsh: join(capsh.dir, "capsh"),
       },
       (outputs) => {
         sizes = { kernel: outputs[info.kernelImage]?.size ?? 0, initramfs: outputs[INITRAMFS_FILE]?.size ?? 0 };

@@ -1,5 +1,5 @@
 // Writes images/<arch>/ (kernel, initramfs, config, manifest.json) so that it appears only when complete.
-import { copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256File } from "../src/host/hash.js";
 
@@ -24,6 +24,7 @@ export async function writeImage(
     for (const [name, src] of Object.entries(files)) {
       const dest = join(stage, name);
       await copyFile(src, dest);
+      await chmod(dest, (await stat(src)).mode & 0o777);
       outputs[name] = { file: name, size: (await stat(dest)).size, sha256: await sha256File(dest) };
     }
     await writeFile(join(stage, "manifest.json"), JSON.stringify(manifest(outputs), null, 2) + "\n");

@@ -9,8 +9,11 @@
 #   --nocaps CAPS      capabilities to drop (capsh --drop syntax: cap_a,cap_b)
 #   --user UID[:GID]   run as these numeric ids
 #   --binds FILE       NUL-separated pairs: SRC (a guest path) and DEST (a path inside the container)
-#   --stdio tty|ports  tty: the console is the controlling terminal; ports: virtio-serial ports
-#                      tsminc.stdin/stdout/stderr carry the stdio
+#   --stdio tty|ports|inherit
+#                      tty: the console is the controlling terminal; ports: virtio-serial ports
+#                      tsminc.stdin/stdout/stderr carry the stdio; inherit (host mode): the caller's
+#                      stdio as it is, in the caller's session, so the terminal's Ctrl-C reaches it
+#   --busybox PATH     the static busybox this runs with and uses after the pivot (default /bin/busybox)
 #   --tty-size R C     terminal rows and columns (tty mode)
 #   --capsh PATH       capsh to use for --nocaps and --user
 #   --debug            trace every step on stderr
@@ -29,9 +32,10 @@ COLS=""
 CAPSH=/usr/sbin/capsh
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CONSOLE=""
-# Where the pivot parks the guest's own root, and its busybox there.
+BUSYBOX_PATH=/bin/busybox
+# Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
-BUSYBOX=$OLD/bin/busybox
+BUSYBOX=""
 
 die() {
 	echo "tsminc: $*" >&2
@@ -71,6 +75,7 @@ open_stdio() {
 		stderr=$(port_device tsminc.stderr) || die "no stderr port"
 		exec <"$stdin" >"$stdout" 2>"$stderr"
 		;;
+	inherit) ;;
 	tty)
 		# /dev/console cannot be a controlling terminal: use the tty device behind it.
 		read -r CONSOLE </sys/class/tty/console/active
@@ -180,7 +185,7 @@ run_command() {
 	while IFS= read -r -d '' arg; do set -- "$@" "$arg"; done <&8
 	exec 8<&-
 	[ "$#" -gt 0 ] || set -- /bin/sh
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH
 	PATH=$CONTAINER_PATH
 	export PATH
 	path=$(find_program "$1") || {
@@ -246,6 +251,7 @@ parse_options() {
 		--capsh) CAPSH=$2 && shift 2 ;;
 		--inside) INSIDE=1 && shift ;;
 		--console) CONSOLE=$2 && shift 2 ;;
+		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;
@@ -255,6 +261,7 @@ parse_options() {
 	[ "$#" -eq 2 ] || die "usage: enter.sh [options] ROOT ARGSFILE"
 	ROOT=$1
 	ARGS=$2
+	BUSYBOX=$OLD$BUSYBOX_PATH
 }
 
 parse_options "$@"
@@ -264,8 +271,10 @@ else
 	phase open_stdio
 	# The container gets a session of its own; in tty mode the console is its controlling terminal,
 	# so Ctrl-C reaches the command and nothing outside it.
-	if [ "$STDIO" = tty ]; then
-		exec unshare -m -u -i -p -f -- setsid -c /bin/sh "$0" --inside --console "$CONSOLE" "$@"
-	fi
-	exec unshare -m -u -i -p -f -- setsid /bin/sh "$0" --inside "$@"
+	case "$STDIO" in
+	tty) exec unshare -m -u -i -p -f -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
+	ports) exec unshare -m -u -i -p -f -- setsid "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	# On the host: util-linux unshare, whose --kill-child ends the whole pid namespace with it.
+	*) exec unshare -m -u -i -p -f --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	esac
 fi

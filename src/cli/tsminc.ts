@@ -2,9 +2,12 @@
 // tsminc: runs a command in a container, here inside an ermine micro-VM (--qemu). The only place
 // its exit status is chosen: the command's own, or 125 when tsminc itself failed.
 import { Command, CommanderError } from "commander";
-import { toRunConfig, type RawRunOptions } from "../config/run-config.js";
+import { toRunConfig, type RawRunOptions, type RunConfig } from "../config/run-config.js";
 import { describePlan } from "../core/describe-plan.js";
-import { planLaunch } from "../core/launch-plan.js";
+import { planHost } from "../core/host-plan.js";
+import { planLaunch, type HostFacts } from "../core/launch-plan.js";
+import { shellJoin } from "../core/shell-quote.js";
+import { launchHost } from "../host/launch-host.js";
 import { launchQemu } from "../host/launch.js";
 import { probeHost } from "../host/probe.js";
 import { nodePtySpawner } from "../host/pty.js";
@@ -35,7 +38,7 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
     .option("--nocaps <caps>", "capabilities to drop, e.g. cap_sys_admin,cap_net_raw")
     .option("--usedev", "devtmpfs as /dev instead of a minimal /dev")
     .option("--pivot", "accepted for MINCS compatibility: ermine always uses pivot_root")
-    .option("--qemu", "run the container inside an ermine micro-VM")
+    .option("--qemu", "run the container inside an ermine micro-VM (default: namespaces on the host)")
     .option("--arch <arch>", "the VM's architecture: x86_64, arm64, arm (default: the host's)")
     .option("--cpus <n>", "virtual CPUs of the VM", "1")
     .option("--mem <size>", "memory of the VM, e.g. 128M, 1G", "128M")
@@ -55,6 +58,10 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
 async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   const config = toRunConfig(raw, command, process.cwd());
   const facts = probeHost(config);
+  if (!config.qemu) {
+    await runOnHost(config, facts);
+    return;
+  }
   // Plan first with a placeholder: bad input fails here, before anything is made on the host.
   const draft = planLaunch(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
@@ -68,6 +75,20 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
     runner: execaRunner,
     pty: nodePtySpawner,
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+    say: (line) => process.stderr.write(`${line}\n`),
+  });
+}
+
+async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
+  const draft = planHost(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
+  if (config.dryRun) {
+    process.stdout.write(`tsminc: dry run, nothing was started\nargv:\n  ${shellJoin([draft.file, ...draft.args])}\n`);
+    return;
+  }
+  for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
+  const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
+  process.exitCode = await launchHost(planHost(config, facts, tmpdir), config.rootdir, {
+    runner: execaRunner,
     say: (line) => process.stderr.write(`${line}\n`),
   });
 }

@@ -37,8 +37,9 @@ export interface HostFacts {
   readonly ttySize: { readonly rows: number; readonly cols: number } | undefined;
   /** where new tmpdirs go */
   readonly runtimeDir: string;
-  /** libexec/prepare-root.sh of this package */
+  /** libexec/prepare-root.sh and guest-init/enter.sh of this package */
   readonly prepareScript: string;
+  readonly enterScript: string;
 }
 
 export interface SocketPlan {
@@ -75,7 +76,7 @@ export interface LaunchPlan {
 const fail = (message: string, hint: string) => new MincError("usage", message, { hint });
 
 /** The VM's arch: --arch, else the rootfs's, else the host's; with a notice when the rootfs chose it. */
-function chooseArch(config: RunConfig, facts: HostFacts): { arch: ArchName; notices: string[] } {
+export function chooseArch(config: RunConfig, facts: HostFacts): { arch: ArchName; notices: string[] } {
   const found = facts.rootfsArch;
   if (found !== undefined && "other" in found) {
     throw fail(
@@ -115,15 +116,10 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
   return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
 }
 
-function checkInputs(config: RunConfig, facts: HostFacts): void {
-  if (!config.qemu) {
-    throw fail(
-      "running on the host (without --qemu) is not available yet",
-      "add --qemu to run the command in an ermine micro-VM",
-    );
-  }
+/** Refuses what no plan can run: not root, a bad rootfs, missing bind sources, a foreign -t folder. */
+export function checkInputs(config: RunConfig, facts: HostFacts): void {
   if (facts.uid !== 0)
-    throw fail("tsminc --qemu needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
+    throw fail("tsminc needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
   if (facts.rootfs === "missing")
     throw fail(`rootfs ${config.rootdir} does not exist`, "point -r at a root filesystem folder");
   if (facts.rootfs === "not-dir")

@@ -116,5 +116,6 @@ export function probeHost(config: RunConfig): HostFacts {
     ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
     runtimeDir: runtime,
     prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
+    enterScript: join(packageRoot, "guest-init", "enter.sh"),
   };
 }

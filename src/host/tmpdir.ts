@@ -1,6 +1,7 @@
 // The private tmpdir of one run: made 0700, filled from the plan, removed afterwards unless kept.
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { HostPlan } from "../core/host-plan.js";
 import type { LaunchPlan } from "../core/launch-plan.js";
 import { SHARE_FILES } from "../core/run-script.js";
 
@@ -26,6 +27,13 @@ export async function fillTmpdir(plan: LaunchPlan): Promise<void> {
   await writeFile(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
   await writeFile(at(SHARE_FILES.args), plan.files.args);
   await writeFile(at(SHARE_FILES.binds), plan.files.binds);
+}
+
+/** Host mode: the same overlay folders, the arguments and the binds (no run.sh, no sockets). */
+export async function fillHostTmpdir(plan: HostPlan): Promise<void> {
+  for (const dir of ["root", "lower", "storage", "work"]) await mkdir(join(plan.tmpdir, dir), { recursive: true });
+  await writeFile(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
+  await writeFile(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
 }
 
 /** What a kept tmpdir keeps: the container's writes (storage/) and what overlay needs (work/). */

@@ -7,29 +7,7 @@ import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js"
 import { MincError } from "../../src/core/errors.js";
 import { planLaunch, type HostFacts } from "../../src/core/launch-plan.js";
 import { packageRoot } from "../../src/host/paths.js";
-
-const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
-  uid: 0,
-  hostArch: "x86_64",
-  kvmProblem: { x86_64: "the CPU has no vmx/svm flag", arm64: "not the host's arch", arm: "not the host's arch" },
-  tscKhz: 2600000,
-  images: {
-    x86_64: { dir: "/img/x86_64", kernel: "bzImage", initramfs: "initramfs.cpio.gz" },
-    arm64: { dir: "/img/arm64", kernel: "Image", initramfs: "initramfs.cpio.gz" },
-  },
-  imageDirs: ["/img"],
-  qemuBinaries: new Set(["qemu-system-x86_64", "qemu-system-aarch64"]),
-  rootfs: "dir",
-  rootfsArch: { arch: "x86_64" },
-  bindSources: { "/srv/file": "file", "/srv/dir": "dir", "/nope": "missing" },
-  tempdir: undefined,
-  stdinTty: false,
-  stdoutTty: false,
-  ttySize: undefined,
-  runtimeDir: "/run/tsminc",
-  prepareScript: "/pkg/libexec/prepare-root.sh",
-  ...over,
-});
+import { facts } from "../helpers/facts.js";
 
 const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
   planLaunch(toRunConfig({ qemu: true, rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
@@ -46,8 +24,7 @@ function refused(raw: RawRunOptions, over: Partial<HostFacts>, message: RegExp, 
   );
 }
 
-test("refused: no --qemu (host mode is another issue), not root, bad rootfs", () => {
-  refused({ qemu: false }, {}, /without --qemu/, /add --qemu/);
+test("refused: not root, bad rootfs", () => {
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
   refused({}, { rootfs: "missing" }, /rootfs \/r does not exist/, /-r/);
   refused({}, { rootfs: "not-dir" }, /is not a folder/, /-r/);

@@ -1,0 +1,88 @@
+// The plan of a run on the host (no --qemu): the same container entry as in the guest (enter.sh),
+// run with the ermine image's static busybox and capsh, in a private mount namespace. Pure.
+import type { RunConfig } from "../config/run-config.js";
+import { MincError } from "./errors.js";
+import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
+import { argsFile } from "./run-script.js";
+
+export interface HostPlan {
+  readonly tmpdir: string;
+  readonly reuse: boolean;
+  readonly keep: boolean;
+  readonly notices: readonly string[];
+  readonly files: { readonly args: Buffer; readonly binds: Buffer };
+  /** what to spawn: setpriv (dies with tsminc) → unshare (private mounts) → prepare-root.sh → enter.sh */
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/** SOURCE (a host path) and TARGET per bind, each ended by a NUL. */
+function hostBindsFile(config: RunConfig): Buffer {
+  return Buffer.concat(config.binds.map((b) => Buffer.from(`${b.source}\0${b.target}\0`)));
+}
+
+export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): HostPlan {
+  checkInputs(config, facts);
+  const { arch, notices } = chooseArch(config, facts);
+  if (arch !== facts.hostArch) {
+    throw new MincError("usage", `running an ${arch} rootfs on this ${facts.hostArch ?? "unknown"} host needs a VM`, {
+      hint: "add --qemu",
+    });
+  }
+  const image = facts.images[arch];
+  if (image === undefined) {
+    throw new MincError(
+      "image",
+      `host mode runs with the ermine image's busybox, and there is no ${arch} image in ${facts.imageDirs.join(" or ")}`,
+      {
+        hint: `run: tsermine breed --arch ${arch}`,
+      },
+    );
+  }
+  const busybox = `${image.dir}/busybox`;
+  const entry = [
+    busybox,
+    "sh",
+    facts.enterScript,
+    "--stdio",
+    "inherit",
+    "--busybox",
+    busybox,
+    "--capsh",
+    `${image.dir}/capsh`,
+    ...(config.name === undefined ? [] : ["--name", config.name]),
+    ...(config.usedev ? ["--usedev"] : []),
+    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
+    ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
+    ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
+    ...(config.debug ? ["--debug"] : []),
+    `${tmpdir}/root`,
+    `${tmpdir}/args`,
+  ];
+  return {
+    tmpdir,
+    reuse: config.tempdir !== undefined,
+    keep: config.keep,
+    notices,
+    files: { args: argsFile(config.command.length > 0 ? config.command : ["/bin/sh"]), binds: hostBindsFile(config) },
+    file: "setpriv",
+    args: [
+      "--pdeathsig",
+      "KILL",
+      "--",
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "/bin/sh",
+      facts.prepareScript,
+      tmpdir,
+      config.rootdir,
+      config.direct ? "1" : "0",
+      "0",
+      "--",
+      ...entry,
+    ],
+  };
+}

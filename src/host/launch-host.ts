@@ -1,0 +1,48 @@
+// Runs a planned host-mode container: fills the tmpdir, runs the entry chain on this process's own
+// stdio, and cleans up, always. Like a shell with a foreground job, tsminc lets the terminal's Ctrl-C
+// and Ctrl-\ go to the container; SIGTERM and SIGHUP end the container's whole pid namespace.
+import { constants } from "node:os";
+import type { HostPlan } from "../core/host-plan.js";
+import { shellJoin } from "../core/shell-quote.js";
+import type { Runner } from "./runner.js";
+import { fillHostTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
+
+export interface HostLaunchDeps {
+  readonly runner: Runner;
+  readonly say: (line: string) => void;
+}
+
+const IGNORED = ["SIGINT", "SIGQUIT"] as const;
+const ENDING = ["SIGTERM", "SIGHUP"] as const;
+
+export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaunchDeps): Promise<number> {
+  let signalled: NodeJS.Signals | undefined;
+  const ignore = () => undefined;
+  try {
+    await fillHostTmpdir(plan);
+    const child = deps.runner.spawn(plan.file, plan.args, { stdio: ["inherit", "inherit", "inherit"] });
+    // The chain's first process is unshare's parent; killing it makes --kill-child end the pid namespace.
+    const end = (signal: NodeJS.Signals) => {
+      signalled ??= signal;
+      child.kill("SIGKILL");
+    };
+    for (const s of IGNORED) process.on(s, ignore);
+    for (const s of ENDING) process.on(s, end);
+    try {
+      const { exitCode } = await child.done;
+      return signalled === undefined ? exitCode : 128 + (constants.signals[signalled]);
+    } finally {
+      for (const s of IGNORED) process.off(s, ignore);
+      for (const s of ENDING) process.off(s, end);
+    }
+  } finally {
+    if (plan.keep) {
+      await trimKeptTmpdir(plan.tmpdir);
+      deps.say(
+        `tsminc: kept ${plan.tmpdir}; reuse it with: ${shellJoin(["tsminc", "-r", rootdir, "-t", plan.tmpdir])} ...`,
+      );
+    } else {
+      await removeTmpdir(plan.tmpdir);
+    }
+  }
+}

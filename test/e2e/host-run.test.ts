@@ -1,0 +1,116 @@
+// tsminc on the host (no --qemu): the same run cases as in the VM, on a busybox and a Debian root,
+// and what must stay on the container's side: hostname, mounts, rootfs writes.
+import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test, type TestContext } from "node:test";
+import { breedAll } from "../helpers/cli.js";
+import { RUN_CASES } from "../helpers/cases.js";
+import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { startTsminc, tsminc } from "../helpers/tsminc.js";
+import { treeHash } from "../helpers/tree-hash.js";
+
+/** pids whose argv is exactly `argv` */
+function processesWithArgv(argv: readonly string[]): string[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8") === argv.map((a) => `${a}\0`).join("");
+      } catch {
+        return false;
+      }
+    });
+}
+
+let busybox = "";
+let debian: { dir: string } | { missing: string } = { missing: "not made yet" };
+
+before(async () => {
+  await breedAll();
+  busybox = busyboxRootfs("x86_64");
+  debian = await debianRootfs();
+});
+
+function rootfsFor(t: TestContext, which: "busybox" | "debian"): string | undefined {
+  if (which === "busybox") return busybox;
+  if ("missing" in debian) {
+    process.stderr.write(`# skipped: no Debian rootfs: ${debian.missing}\n`);
+    t.skip(`no Debian rootfs: ${debian.missing}`);
+    return undefined;
+  }
+  return debian.dir;
+}
+
+for (const which of ["busybox", "debian"] as const) {
+  for (const c of RUN_CASES) {
+    test(`host ${which}: ${c.name}`, async (t) => {
+      const root = rootfsFor(t, which);
+      if (root === undefined) return;
+      const before = snapshot();
+      const r = await tsminc(["-r", root, "--", ...c.command], c.input);
+      assert.equal(r.status, c.status, r.stderr);
+      if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
+      if (c.stderr) assert.match(r.stderr, c.stderr);
+      assert.deepEqual(leftSince(before), []);
+    });
+  }
+}
+
+test("host: --name sets the container's hostname and leaves the host's alone", async () => {
+  const r = await tsminc(["--name", "inner-box", "-r", busybox, "hostname"]);
+  assert.equal(r.stdout.toString(), "inner-box\n");
+  assert.equal(hostname(), execSync("hostname").toString().trim());
+  assert.notEqual(hostname(), "inner-box");
+});
+
+test("host: mounts made in the container are not in the host's mount namespace", async () => {
+  const r = await tsminc([
+    "-r",
+    busybox,
+    "sh",
+    "-c",
+    "mkdir -p /mnt/t && mount -t tmpfs tsminc-probe /mnt/t && grep -c tsminc-probe /proc/mounts",
+  ]);
+  assert.equal(r.stdout.toString(), "1\n", r.stderr);
+  assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes("tsminc-probe"));
+});
+
+test("host: the rootfs is byte-identical after the container rewrites it, and binds reach the host", async () => {
+  const hash = treeHash(busybox);
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-hostbind-"));
+  writeFileSync(join(dir, "in"), "from the host\n");
+  try {
+    const r = await tsminc([
+      "-r",
+      busybox,
+      "-b",
+      `${dir}:/data`,
+      "sh",
+      "-c",
+      "cat /data/in; echo out > /data/out; rm /bin/ls; echo x > /etc/passwd",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "from the host\n");
+    assert.equal(readFileSync(join(dir, "out"), "utf8"), "out\n");
+    assert.equal(treeHash(busybox), hash);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("host: SIGTERM ends the container's pid namespace: 143, and nothing remains", async () => {
+  const before = snapshot();
+  const run = startTsminc(["-r", busybox, "sh", "-c", "echo started; exec sleep 61"]);
+  await run.outputIncludes("started");
+  run.kill("SIGTERM");
+  assert.equal(await run.done, 143);
+  assert.deepEqual(leftSince(before), []);
+  // The kernel takes the namespace down right after; give it a moment, then nothing may run.
+  const sleeping = () => processesWithArgv(["sleep", "61"]);
+  for (let i = 0; i < 40 && sleeping().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(sleeping(), []);
+});

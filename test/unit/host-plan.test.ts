@@ -1,0 +1,71 @@
+// The host-mode planner: the same checks as --qemu, the entry chain, and what it refuses.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { MincError } from "../../src/core/errors.js";
+import { planHost } from "../../src/core/host-plan.js";
+import type { HostFacts } from "../../src/core/launch-plan.js";
+import { facts } from "../helpers/facts.js";
+
+const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
+  planHost(toRunConfig({ rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
+
+test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by the image's busybox", () => {
+  const p = plan({ name: "box", nocaps: "net_raw", bind: ["/srv/dir:/d"] });
+  assert.equal(p.file, "setpriv");
+  const entry = p.args.indexOf("/img/x86_64/busybox");
+  assert.deepEqual(p.args.slice(0, entry), [
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "/pkg/libexec/prepare-root.sh",
+    "/run/tsminc/tsminc-T",
+    "/r",
+    "0",
+    "0",
+    "--",
+  ]);
+  assert.deepEqual(p.args.slice(entry), [
+    "/img/x86_64/busybox",
+    "sh",
+    "/pkg/guest-init/enter.sh",
+    "--stdio",
+    "inherit",
+    "--busybox",
+    "/img/x86_64/busybox",
+    "--capsh",
+    "/img/x86_64/capsh",
+    "--name",
+    "box",
+    "--nocaps",
+    "cap_net_raw",
+    "--binds",
+    "/run/tsminc/tsminc-T/binds.list",
+    "/run/tsminc/tsminc-T/root",
+    "/run/tsminc/tsminc-T/args",
+  ]);
+  assert.deepEqual(p.files.binds, Buffer.from("/srv/dir\0/d\0"));
+});
+
+test("the arguments go NUL-separated into a file; no command means /bin/sh", () => {
+  assert.deepEqual(plan({}, {}, ["a b", ""]).files.args, Buffer.from("a b\0\0"));
+  assert.deepEqual(plan({}, {}, []).files.args, Buffer.from("/bin/sh\0"));
+});
+
+test("refused: a foreign rootfs without a VM, no image for its busybox, not root", () => {
+  const refused = (raw: RawRunOptions, over: Partial<HostFacts>, message: RegExp, hint: RegExp) => {
+    assert.throws(
+      () => plan(raw, over),
+      (err: unknown) => err instanceof MincError && message.test(err.message) && hint.test(err.hint ?? ""),
+    );
+  };
+  refused({}, { rootfsArch: { arch: "arm64" } }, /arm64 rootfs on this x86_64 host needs a VM/, /--qemu/);
+  refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
+  refused({}, { uid: 1000 }, /needs root/, /sudo/);
+});
