@@ -30,7 +30,7 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
     for (const s of ENDING) process.on(s, end);
     try {
       const { exitCode } = await child.done;
-      return signalled === undefined ? exitCode : 128 + (constants.signals[signalled]);
+      return signalled === undefined ? exitCode : 128 + constants.signals[signalled];
     } finally {
       for (const s of IGNORED) process.off(s, ignore);
       for (const s of ENDING) process.off(s, end);
