@@ -1,8 +1,6 @@
 // Downloads a file with got: resumable through a .part file, retried on a cut, checksum-verified before it is kept.
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { rename, rm, stat } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import got, { HTTPError } from "got";
 import { MincError } from "../core/errors.js";
 import { sha256File } from "./hash.js";
@@ -27,28 +25,61 @@ async function sizeOf(path: string): Promise<number> {
   );
 }
 
+/** A failure after the server began to answer: worth resuming, unlike one to connect at all. */
+class BodyCut extends Error {}
+
 /** One GET, appending to `part` from its current size; resolves when the body ended. */
 async function fetchInto(url: string, part: string, onProgress?: DownloadProgress): Promise<void> {
   const offset = await sizeOf(part);
-  const stream = got.stream(url, {
-    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-    retry: { limit: 0 },
-    timeout: { lookup: 15_000, connect: 15_000, secureConnect: 15_000, response: 30_000, socket: 60_000 },
-  });
-  let response;
+  // Opened before the request, so the body's listeners are attached the moment it arrives.
+  const file = await open(part, "a");
+  let writes: Promise<unknown> = Promise.resolve();
   try {
-    [response] = (await once(stream, "response")) as [{ statusCode: number }];
-  } catch (err) {
-    // 416: the server has nothing after `offset`, so the .part is whole already.
-    if (err instanceof HTTPError && err.response.statusCode === 416) return;
-    throw err;
+    const stream = got.stream(url, {
+      headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+      retry: { limit: 0 },
+      timeout: { lookup: 15_000, connect: 15_000, secureConnect: 15_000, response: 30_000, socket: 60_000 },
+    });
+    let response;
+    try {
+      [response] = (await once(stream, "response")) as [
+        { statusCode: number; headers: Record<string, string | undefined> },
+      ];
+    } catch (err) {
+      // 416: the server has nothing after `offset`, so the .part is whole already.
+      if (err instanceof HTTPError && err.response.statusCode === 416) return;
+      throw err;
+    }
+    // No await from here until the listeners are on: a cut may come with the first bytes.
+    const resumed = response.statusCode === 206;
+    if (!resumed) writes = file.truncate(0);
+    const base = resumed ? offset : 0;
+    const expected = Number(response.headers["content-length"] ?? Number.NaN);
+    let received = 0;
+    // Every chunk got delivers is written, in order, even when the connection drops right after it
+    // (an async iterator would drop what was still buffered). got may report a cut only after the
+    // body "ended", so the byte count has the last word.
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        writes = writes.then(() => file.write(chunk));
+      });
+      stream.on("end", resolve);
+      stream.on("error", reject);
+    });
+    stream.on("downloadProgress", (p: { transferred: number; total?: number }) => {
+      onProgress?.(base + p.transferred, p.total === undefined ? undefined : base + p.total);
+    });
+    try {
+      await ended;
+    } catch (err) {
+      throw new BodyCut((err as Error).message, { cause: err });
+    }
+    if (received < expected) throw new BodyCut(`the body ended after ${received} of ${expected} bytes`);
+  } finally {
+    await writes;
+    await file.close();
   }
-  const resumed = response.statusCode === 206;
-  const base = resumed ? offset : 0;
-  stream.on("downloadProgress", (p: { transferred: number; total?: number }) => {
-    onProgress?.(base + p.transferred, p.total === undefined ? undefined : base + p.total);
-  });
-  await pipeline(stream, createWriteStream(part, { flags: resumed ? "a" : "w" }));
 }
 
 /** Downloads `url` to `dest`, or fails without leaving `dest` behind; a checksum mismatch deletes the file. */
@@ -60,8 +91,7 @@ export async function downloadVerified(req: DownloadRequest): Promise<void> {
       await fetchInto(req.url, part, req.onProgress);
       break;
     } catch (err) {
-      const cut = (await sizeOf(part)) > 0;
-      if (attempt < attempts && cut) continue; // the body was cut: resume
+      if (attempt < attempts && err instanceof BodyCut) continue; // the body was cut: resume
       throw new MincError("source", `cannot download ${req.url}: ${(err as Error).message}`, {
         cause: err,
         hint: "check the network, or use --sources debian|DIR|URL",

@@ -43,7 +43,7 @@ export async function startTarballServer(): Promise<TarballServer> {
     });
     if (served.cutNext) {
       served.cutNext = false;
-      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.end());
       return;
     }
     res.end(body);
