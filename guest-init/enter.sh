@@ -16,6 +16,7 @@
 #   --busybox PATH     the static busybox this runs with and uses after the pivot (default /bin/busybox)
 #   --tty-size R C     terminal rows and columns (tty mode)
 #   --capsh PATH       capsh to use for --nocaps and --user
+#   --net              a network namespace of its own, with only the loopback, up
 #   --debug            trace every step on stderr
 set -u
 
@@ -33,6 +34,7 @@ CAPSH=/usr/sbin/capsh
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CONSOLE=""
 BUSYBOX_PATH=/bin/busybox
+NET=""
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -130,6 +132,10 @@ set_hostname() {
 	[ -z "$NAME" ] || hostname "$NAME"
 }
 
+bring_up_loopback() {
+	[ -z "$NET" ] || "$BUSYBOX_PATH" ip link set lo up || die "cannot bring up the loopback"
+}
+
 pivot() {
 	cd "$ROOT" || die "cannot enter $ROOT"
 	pivot_root . dev/shm || die "pivot_root failed"
@@ -185,7 +191,7 @@ run_command() {
 	while IFS= read -r -d '' arg; do set -- "$@" "$arg"; done <&8
 	exec 8<&-
 	[ "$#" -gt 0 ] || set -- /bin/sh
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET
 	PATH=$CONTAINER_PATH
 	export PATH
 	path=$(find_program "$1") || {
@@ -218,6 +224,7 @@ run_command() {
 inside() {
 	phase mount_filesystems
 	phase set_hostname
+	phase bring_up_loopback
 	# Files of ours are opened now: after the pivot only the container and $OLD are reachable.
 	exec 8<"$ARGS" || die "cannot read the arguments"
 	if [ -n "$NOCAPS" ] || [ -n "$USERSPEC" ]; then
@@ -252,6 +259,7 @@ parse_options() {
 		--inside) INSIDE=1 && shift ;;
 		--console) CONSOLE=$2 && shift 2 ;;
 		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;
+		--net) NET=-n && shift ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;
@@ -272,9 +280,10 @@ else
 	# The container gets a session of its own; in tty mode the console is its controlling terminal,
 	# so Ctrl-C reaches the command and nothing outside it.
 	case "$STDIO" in
-	tty) exec unshare -m -u -i -p -f -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
-	ports) exec unshare -m -u -i -p -f -- setsid "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	# $NET is empty or -n: one word, or none.
+	tty) exec unshare -m -u -i -p -f $NET -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
+	ports) exec unshare -m -u -i -p -f $NET -- setsid "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
 	# On the host: util-linux unshare, whose --kill-child ends the whole pid namespace with it.
-	*) exec unshare -m -u -i -p -f --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	*) exec unshare -m -u -i -p -f $NET --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
 	esac
 fi

@@ -13,6 +13,7 @@ export interface RawRunOptions {
   readonly user?: string;
   readonly nocaps?: string;
   readonly usedev?: boolean;
+  readonly net?: boolean;
   readonly pivot?: boolean;
   readonly qemu?: boolean;
   readonly arch?: string;
@@ -44,6 +45,8 @@ export interface RunConfig {
   /** capabilities to drop, capsh spelling (cap_sys_admin) */
   readonly nocaps: readonly string[];
   readonly usedev: boolean;
+  /** a network namespace of its own, with only the loopback, up */
+  readonly net: boolean;
   readonly debug: boolean;
   readonly dryRun: boolean;
   readonly arch: ArchName | undefined;
@@ -144,6 +147,7 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     user: raw.user === undefined ? undefined : parseUser(raw.user),
     nocaps: raw.nocaps === undefined ? [] : parseCaps(raw.nocaps),
     usedev: raw.usedev ?? false,
+    net: raw.net ?? false,
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
     arch,

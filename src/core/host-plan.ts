@@ -52,6 +52,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     `${image.dir}/capsh`,
     ...(config.name === undefined ? [] : ["--name", config.name]),
     ...(config.usedev ? ["--usedev"] : []),
+    ...(config.net ? ["--net"] : []),
     ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),

@@ -30,6 +30,7 @@ export function runScript(
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
     ...(config.name === undefined ? [] : ["--name", config.name]),
     ...(config.usedev ? ["--usedev"] : []),
+    ...(config.net ? ["--net"] : []),
     ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),

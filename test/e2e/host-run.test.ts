@@ -114,3 +114,15 @@ test("host: SIGTERM ends the container's pid namespace: 143, and nothing remains
   for (let i = 0; i < 40 && sleeping().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(sleeping(), []);
 });
+
+test("host: -n gives the container a network namespace with only the loopback, up", async () => {
+  const r = await tsminc(["-n", "-r", busybox, "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "lo\n0x9\n");
+});
+
+test("host: --user 1000:1000 runs the command with those ids", async () => {
+  const r = await tsminc(["--user", "1000:1000", "-r", busybox, "sh", "-c", "id -u; id -g"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "1000\n1000\n");
+});

@@ -102,6 +102,12 @@ test("-k keeps the container's writes, -t sees them again", async () => {
   }
 });
 
+test("-n in the VM: the container's network namespace has only the loopback, up", async () => {
+  const r = await tsminc(["--qemu", "-n", "-r", busybox, "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "lo\n0x9\n");
+});
+
 test("--name sets the hostname in the container", async () => {
   const r = await tsminc(["--qemu", "--name", "box-1", "-r", busybox, "hostname"]);
   assert.equal(r.stdout.toString(), "box-1\n");
