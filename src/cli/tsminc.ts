@@ -7,14 +7,19 @@ import { describePlan } from "../core/describe-plan.js";
 import { planHost } from "../core/host-plan.js";
 import { planLaunch, type HostFacts } from "../core/launch-plan.js";
 import { shellJoin } from "../core/shell-quote.js";
-import { launchHost } from "../host/launch-host.js";
-import { launchQemu } from "../host/launch.js";
 import { probeHost } from "../host/probe.js";
-import { nodePtySpawner } from "../host/pty.js";
-import { execaRunner } from "../host/runner.js";
+import { spawnRunner } from "../host/spawn-runner.js";
+import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
 import { ESCAPE_HELP } from "../host/console-bridge.js";
 import { formatError } from "./report.js";
+
+/** Pipe mode never opens a pseudo-terminal: node-pty is not even loaded then. */
+const noPty: PtySpawner = {
+  spawn: () => {
+    throw new Error("no pseudo-terminal in pipe mode");
+  },
+};
 
 /** Docker's convention: the launcher itself failed. */
 const LAUNCHER_FAILED = 125;
@@ -72,9 +77,10 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
   const plan = planLaunch(config, facts, tmpdir);
+  const { launchQemu } = await import("../host/launch.js");
   process.exitCode = await launchQemu(plan, config.rootdir, {
-    runner: execaRunner,
-    pty: nodePtySpawner,
+    runner: spawnRunner,
+    pty: plan.stdio === "tty" ? (await import("../host/pty.js")).nodePtySpawner : noPty,
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
     say: (line) => process.stderr.write(`${line}\n`),
   });
@@ -88,8 +94,10 @@ async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
+  // Loaded only now: start-up time counts, and each mode needs its own code only.
+  const { launchHost } = await import("../host/launch-host.js");
   process.exitCode = await launchHost(planHost(config, facts, tmpdir), config.rootdir, {
-    runner: execaRunner,
+    runner: spawnRunner,
     say: (line) => process.stderr.write(`${line}\n`),
   });
 }
