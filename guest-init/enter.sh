@@ -17,6 +17,8 @@
 #   --tty-size R C     terminal rows and columns (tty mode)
 #   --capsh PATH       capsh to use for --nocaps and --user
 #   --net              a network namespace of its own, with only the loopback, up
+#   --nopriv           running as a user namespace's root: device nodes are bound from the caller's
+#                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
 #   --debug            trace every step on stderr
 set -u
 
@@ -35,6 +37,7 @@ CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CONSOLE=""
 BUSYBOX_PATH=/bin/busybox
 NET=""
+NOPRIV=0
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -99,7 +102,12 @@ mount_dev() {
 		for node in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
 			name=${node%%:*}
 			numbers=${node#*:}
-			mknod -m 666 "$ROOT/dev/$name" c "${numbers%:*}" "${numbers#*:}"
+			if [ "$NOPRIV" = 1 ]; then
+				: >"$ROOT/dev/$name"
+				mount --bind "/dev/$name" "$ROOT/dev/$name"
+			else
+				mknod -m 666 "$ROOT/dev/$name" c "${numbers%:*}" "${numbers#*:}"
+			fi
 		done
 		ln -s /proc/self/fd "$ROOT/dev/fd"
 		ln -s /proc/self/fd/0 "$ROOT/dev/stdin"
@@ -108,7 +116,9 @@ mount_dev() {
 		ln -s pts/ptmx "$ROOT/dev/ptmx"
 	fi
 	mkdir -p "$ROOT/dev/pts"
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$ROOT/dev/pts"
+	# gid 5 (tty) means nothing in a user namespace that maps only the caller.
+	if [ "$NOPRIV" = 1 ]; then ptsgid=""; else ptsgid=",gid=5"; fi
+	mount -t devpts -o "newinstance,ptmxmode=0666,mode=0620$ptsgid" devpts "$ROOT/dev/pts"
 	# /dev/shm is a plain sticky directory on this tmpfs; the pivot parks the old root on it.
 	mkdir -m 1777 "$ROOT/dev/shm"
 	if [ "$STDIO" = tty ]; then
@@ -123,7 +133,8 @@ mount_filesystems() {
 	mount --bind "$ROOT" "$ROOT"
 	mkdir -p "$ROOT/proc" "$ROOT/sys" "$ROOT/tmp"
 	mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
-	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys"
+	# A user namespace may mount sysfs only with a network namespace of its own: else bind the caller's.
+	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys" 2>/dev/null || mount --rbind /sys "$ROOT/sys"
 	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$ROOT/tmp"
 	mount_dev
 }
@@ -191,7 +202,7 @@ run_command() {
 	while IFS= read -r -d '' arg; do set -- "$@" "$arg"; done <&8
 	exec 8<&-
 	[ "$#" -gt 0 ] || set -- /bin/sh
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV
 	PATH=$CONTAINER_PATH
 	export PATH
 	path=$(find_program "$1") || {
@@ -260,6 +271,7 @@ parse_options() {
 		--console) CONSOLE=$2 && shift 2 ;;
 		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;
 		--net) NET=-n && shift ;;
+		--nopriv) NOPRIV=1 && shift ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;

@@ -43,6 +43,7 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
     .option("--nocaps <caps>", "capabilities to drop, e.g. cap_sys_admin,cap_net_raw")
     .option("--usedev", "devtmpfs as /dev instead of a minimal /dev")
     .option("-n, --net", "a network namespace of its own, with only the loopback up")
+    .option("--nopriv <dir>", "run as yourself, not root: DIR is the rootfs, left untouched (a user namespace)")
     .option("--pivot", "accepted for MINCS compatibility: ermine always uses pivot_root")
     .option("--qemu", "run the container inside an ermine micro-VM (default: namespaces on the host)")
     .option("--arch <arch>", "the VM's architecture: x86_64, arm64, arm (default: the host's)")

@@ -14,6 +14,7 @@ export interface RawRunOptions {
   readonly nocaps?: string;
   readonly usedev?: boolean;
   readonly net?: boolean;
+  readonly nopriv?: string;
   readonly pivot?: boolean;
   readonly qemu?: boolean;
   readonly arch?: string;
@@ -47,6 +48,8 @@ export interface RunConfig {
   readonly usedev: boolean;
   /** a network namespace of its own, with only the loopback, up */
   readonly net: boolean;
+  /** run as the calling user, inside a user namespace (--nopriv DIR, DIR being the rootfs) */
+  readonly nopriv: boolean;
   readonly debug: boolean;
   readonly dryRun: boolean;
   readonly arch: ArchName | undefined;
@@ -137,7 +140,7 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
   return {
     qemu: raw.qemu ?? false,
-    rootdir: resolve(cwd, raw.rootdir ?? "/"),
+    rootdir: resolve(cwd, raw.nopriv ?? raw.rootdir ?? "/"),
     // -t reuses a kept tmpdir, and so keeps it again.
     keep: (raw.keep ?? false) || raw.tempdir !== undefined,
     tempdir: raw.tempdir === undefined ? undefined : resolve(cwd, raw.tempdir),
@@ -148,6 +151,7 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     nocaps: raw.nocaps === undefined ? [] : parseCaps(raw.nocaps),
     usedev: raw.usedev ?? false,
     net: raw.net ?? false,
+    nopriv: raw.nopriv !== undefined,
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
     arch,

@@ -39,6 +39,16 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
       },
     );
   }
+  if (config.nopriv && config.usedev) {
+    throw new MincError("usage", "--usedev cannot apply with --nopriv: a user namespace may not mount devtmpfs", {
+      hint: "drop --usedev",
+    });
+  }
+  if (config.nopriv && config.user !== undefined) {
+    throw new MincError("usage", "--user cannot apply with --nopriv: only your own id is mapped into the container", {
+      hint: "drop --user (inside, you are root mapped to yourself)",
+    });
+  }
   const busybox = `${image.dir}/busybox`;
   const entry = [
     busybox,
@@ -53,6 +63,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     ...(config.name === undefined ? [] : ["--name", config.name]),
     ...(config.usedev ? ["--usedev"] : []),
     ...(config.net ? ["--net"] : []),
+    ...(config.nopriv ? ["--nopriv"] : []),
     ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
@@ -72,6 +83,8 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
       "KILL",
       "--",
       "unshare",
+      // --nopriv: a user namespace whose root is the caller, so the overlay and the rest need no privilege.
+      ...(config.nopriv ? ["--user", "--map-root-user"] : []),
       "--mount",
       "--propagation",
       "private",

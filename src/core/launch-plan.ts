@@ -118,8 +118,12 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
 
 /** Refuses what no plan can run: not root, a bad rootfs, missing bind sources, a foreign -t folder. */
 export function checkInputs(config: RunConfig, facts: HostFacts): void {
-  if (facts.uid !== 0)
-    throw fail("tsminc needs root to mount the container's overlay", "run it as root (e.g. with sudo)");
+  if (facts.uid !== 0 && !config.nopriv) {
+    throw fail(
+      "tsminc needs root to mount the container's overlay",
+      "run it as root (e.g. with sudo), or use --nopriv DIR",
+    );
+  }
   if (facts.rootfs === "missing")
     throw fail(`rootfs ${config.rootdir} does not exist`, "point -r at a root filesystem folder");
   if (facts.rootfs === "not-dir")
@@ -134,6 +138,12 @@ export function checkInputs(config: RunConfig, facts: HostFacts): void {
 }
 
 export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string): LaunchPlan {
+  if (config.nopriv) {
+    throw fail(
+      "--nopriv with --qemu is not available yet",
+      "drop --qemu (host mode runs with --nopriv), or run as root",
+    );
+  }
   checkInputs(config, facts);
   const { arch, notices } = chooseArch(config, facts);
   const found = facts.images[arch];

@@ -1,6 +1,6 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
@@ -87,12 +87,16 @@ export function probeHost(config: RunConfig): HostFacts {
     if (found) images[arch] = found;
   }
   const rootKind = kindOf(config.rootdir);
+  const uid = process.getuid?.() ?? -1;
+  // root: /run/tsminc; a user: $XDG_RUNTIME_DIR/tsminc, or a folder of their own under the temp dir.
   const runtime =
-    process.env.XDG_RUNTIME_DIR && process.getuid?.() !== 0
-      ? join(process.env.XDG_RUNTIME_DIR, "tsminc")
-      : "/run/tsminc";
+    uid === 0
+      ? "/run/tsminc"
+      : process.env.XDG_RUNTIME_DIR
+        ? join(process.env.XDG_RUNTIME_DIR, "tsminc")
+        : join(tmpdir(), `tsminc-${uid}`);
   return {
-    uid: process.getuid?.() ?? -1,
+    uid,
     hostArch: archOfNode(process.arch),
     kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<
       ArchName,

@@ -1,5 +1,5 @@
 // The private tmpdir of one run: made 0700, filled from the plan, removed afterwards unless kept.
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostPlan } from "../core/host-plan.js";
 import type { LaunchPlan } from "../core/launch-plan.js";
@@ -53,6 +53,19 @@ export async function trimKeptTmpdir(dir: string): Promise<void> {
   }
 }
 
+/** Makes every folder under `dir` traversable by its owner: overlay leaves work/work at mode 000. */
+async function openUp(dir: string): Promise<void> {
+  await chmod(dir, 0o700).catch(() => undefined);
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const entry of entries) if (entry.isDirectory()) await openUp(join(dir, entry.name));
+}
+
 export async function removeTmpdir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    // As a user (--nopriv) the overlay's own folders may be closed to us: open them, then again.
+    await openUp(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
 }

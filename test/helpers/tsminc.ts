@@ -13,9 +13,21 @@ export interface Run {
   readonly seconds: number;
 }
 
-export async function tsminc(args: readonly string[], input?: string | Buffer): Promise<Run> {
+/** A user to run as: tsminc goes through setpriv with these ids and no supplementary groups. */
+export interface AsUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+export function asUserArgv(user: AsUser | undefined, argv: readonly string[]): [string, string[]] {
+  if (user === undefined) return [argv[0] ?? "", argv.slice(1)];
+  return ["setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", ...argv]];
+}
+
+export async function tsminc(args: readonly string[], input?: string | Buffer, user?: AsUser): Promise<Run> {
   const started = performance.now();
-  const r = await execa(process.execPath, [TSMINC, ...args], {
+  const [file, argv] = asUserArgv(user, [process.execPath, TSMINC, ...args]);
+  const r = await execa(file, argv, {
     reject: false,
     encoding: "buffer",
     stripFinalNewline: false,

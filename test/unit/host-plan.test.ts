@@ -69,3 +69,15 @@ test("refused: a foreign rootfs without a VM, no image for its busybox, not root
   refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
 });
+
+test("--nopriv: the chain gains a user namespace mapping the caller to root, and enter.sh is told", () => {
+  const p = planHost(
+    toRunConfig({ nopriv: "/home/u/root" }, ["true"], "/"),
+    facts({ uid: 1000 }),
+    "/tmp/tsminc-1000/t",
+  );
+  const unshare = p.args.indexOf("unshare");
+  assert.deepEqual(p.args.slice(unshare, unshare + 4), ["unshare", "--user", "--map-root-user", "--mount"]);
+  assert.ok(p.args.includes("--nopriv"));
+  assert.equal(p.args[p.args.indexOf("/tmp/tsminc-1000/t") + 1], "/home/u/root");
+});

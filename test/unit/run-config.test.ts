@@ -77,3 +77,10 @@ test("-t reuses a kept tmpdir and keeps it again; -k and -D do not mix", () => {
   assert.equal(config({ tempdir: "/run/tsminc/tsminc-1" }).keep, true);
   rejects({ keep: true, direct: true }, /--keep and --direct/);
 });
+
+test("--nopriv DIR names the rootfs (relative to the cwd) and cannot be combined with -r", () => {
+  const c = config({ nopriv: "root" });
+  assert.equal(c.nopriv, true);
+  assert.equal(c.rootdir, "/home/u/root");
+  rejects({ nopriv: "root", rootdir: "/r" }, /--nopriv DIR already names the rootfs/);
+});
