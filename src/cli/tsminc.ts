@@ -33,7 +33,7 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
     )
     .usage("[options] [--] [command [args...]]")
     .argument("[command...]", "the command and its arguments (default: the rootfs's /bin/sh)")
-    .option("-r, --rootdir <dir>", "the container's root filesystem", "/")
+    .option("-r, --rootdir <dir>", "the container's root filesystem (default: /)")
     .option("-k, --keep", "keep the container's tmpdir (its writes) and print how to reuse it")
     .option("-t, --tempdir <dir>", "reuse a tmpdir kept with -k (implies -k)")
     .option("-D, --direct", "no overlay: the container writes into the rootfs")

@@ -138,6 +138,9 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     throw usage(`unknown --accel "${accel}"`, "use --accel auto|kvm|tcg");
   if (raw.keep && raw.direct)
     throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
+  if (raw.nopriv !== undefined && raw.rootdir !== undefined) {
+    throw usage("--nopriv DIR already names the rootfs", "drop -r");
+  }
   return {
     qemu: raw.qemu ?? false,
     rootdir: resolve(cwd, raw.nopriv ?? raw.rootdir ?? "/"),
