@@ -23,6 +23,12 @@ for (const arch of ["arm64", "arm"] as const) {
     assert.equal(r.stdout.toString(), `${ARCHES[arch].unameMachine}\n`);
   });
 
+  test(`${arch}: the guest's clock is the host's (an RTC, not 1970)`, async () => {
+    const r = await tsminc(["--qemu", "--arch", arch, "-r", roots[arch] ?? "", "date", "+%s"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(Math.abs(Number(r.stdout.toString()) - Date.now() / 1000) < 60, r.stdout.toString());
+  });
+
   for (const c of RUN_CASES) {
     test(`${arch}: ${c.name}`, async () => {
       const before = snapshot();

@@ -108,6 +108,11 @@ test("-n in the VM: the container's network namespace has only the loopback, up"
   assert.equal(r.stdout.toString(), "lo\n0x9\n");
 });
 
+test("the guest's clock is the host's", async () => {
+  const r = await tsminc(["--qemu", "-r", busybox, "date", "+%s"]);
+  assert.ok(Math.abs(Number(r.stdout.toString()) - Date.now() / 1000) < 60, r.stdout.toString());
+});
+
 test("--name sets the hostname in the container", async () => {
   const r = await tsminc(["--qemu", "--name", "box-1", "-r", busybox, "hostname"]);
   assert.equal(r.stdout.toString(), "box-1\n");
