@@ -5,7 +5,7 @@ packages="
   qemu-system-x86 qemu-system-arm
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-  shellcheck ca-certificates debootstrap util-linux
+  shellcheck ca-certificates debootstrap util-linux time
 "
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo

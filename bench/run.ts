@@ -1,0 +1,260 @@
+// npm run bench: every case N times, interleaved (A B C A B C ...) so machine drift cancels, then a
+// table of median/min/max and each case's ratio to its floor, plus a JSON file of every sample.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { parseArgs } from "node:util";
+import { ARCHES, type ArchName } from "../src/core/arch.js";
+import { toRunConfig } from "../src/config/run-config.js";
+import { planLaunch } from "../src/core/launch-plan.js";
+import { planQemu } from "../src/core/qemu-argv.js";
+import { cacheDir, defaultImagesDir, packageRoot } from "../src/host/paths.js";
+import { listenPorts } from "../src/host/port-bridge.js";
+import { hostTscKhz, probeHost } from "../src/host/probe.js";
+import { spawnRunner } from "../src/host/spawn-runner.js";
+import { fillTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
+import { which } from "../src/host/which.js";
+import { busyboxRootfs } from "../test/helpers/rootfs.js";
+
+interface Case {
+  readonly name: string;
+  /** the case this one is compared with (its ratio column) */
+  readonly floor?: string;
+  /** one run; resolves with the peak RSS of its largest process in KiB, when measured */
+  readonly run: () => Promise<number | undefined>;
+}
+
+const TSMINC = join(packageRoot, "dist/src/cli/tsminc.js");
+const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+/** Runs argv to completion (stdio closed); with GNU time, returns the largest process's peak RSS. */
+async function timed(argv: readonly string[]): Promise<number | undefined> {
+  const [file, ...args] = GNU_TIME ? [GNU_TIME, "-f", "%M", ...argv] : argv;
+  const r = await spawnRunner.run(file ?? "", args);
+  if (r.exitCode !== 0)
+    throw new Error(`${argv.join(" ")} exited with ${r.exitCode}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`);
+  return GNU_TIME ? Number(r.stderr.trim().split("\n").at(-1)) : undefined;
+}
+
+function image(arch: ArchName) {
+  const m = JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as {
+    kernelImage: string;
+    outputs: Record<string, { size: number }>;
+  };
+  return {
+    kernel: join(defaultImagesDir, arch, m.kernelImage),
+    initrd: join(defaultImagesDir, arch, "initramfs.cpio.gz"),
+    m,
+  };
+}
+
+function shareWithTrue(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-bench-"));
+  writeFileSync(join(dir, "run.sh"), "true\n");
+  return dir;
+}
+
+function qemuCases(arch: ArchName, root: string): Case[] {
+  const img = image(arch);
+  const tscKhz = hostTscKhz();
+  const base = {
+    arch,
+    accel: "tcg" as const,
+    kernel: img.kernel,
+    initrd: img.initrd,
+    memMiB: 128,
+    cpus: 1,
+    debug: false,
+    console: "null" as const,
+  };
+  const floor = planQemu({ ...base, ...(tscKhz === undefined ? {} : { tscKhz }) });
+  const kernelFloor = [floor.file, ...floor.args.map((a) => (a.startsWith("console=") ? `${a} ERMINE_POWEROFF=1` : a))];
+  const config = toRunConfig({ qemu: true, rootdir: root, arch }, ["true"], "/");
+  const launcherFloor: Case = {
+    name: `${arch}: launcher floor (tsminc's argv, by hand)`,
+    floor: `${arch}: kernel floor`,
+    run: async () => {
+      const facts = { ...probeHost(config), stdinTty: false, stdoutTty: false };
+      const dir = await makeTmpdir(facts.runtimeDir);
+      try {
+        const plan = planLaunch(config, facts, dir);
+        await fillTmpdir(plan);
+        const sink = new PassThrough().resume();
+        const ports = await listenPorts(plan.sockets, { stdin: new PassThrough().end(), stdout: sink, stderr: sink });
+        const rss = await timed([plan.file, ...plan.args]);
+        ports.close();
+        return rss;
+      } finally {
+        await removeTmpdir(dir);
+      }
+    },
+  };
+  return [
+    { name: `${arch}: kernel floor`, run: () => timed(kernelFloor) },
+    launcherFloor,
+    {
+      name: `${arch}: tsminc --qemu -r busybox true`,
+      floor: launcherFloor.name,
+      run: () => timed([process.execPath, TSMINC, "--qemu", "--arch", arch, "-r", root, "true"]),
+    },
+  ];
+}
+
+function mincsStyle(): Case {
+  const img = image("x86_64");
+  const share = shareWithTrue();
+  // MINCS's moult: -M pc with SeaBIOS, 2 GB, every CPU, -virtfs (PCI), 9p at its default msize.
+  const argv = [
+    "qemu-system-x86_64",
+    "-M",
+    "pc",
+    "-accel",
+    "tcg",
+    "-m",
+    "2G",
+    "-smp",
+    String(cpus().length),
+    "-nographic",
+    "-serial",
+    "null",
+    "-monitor",
+    "none",
+    "-no-reboot",
+    "-kernel",
+    img.kernel,
+    "-initrd",
+    img.initrd,
+    "-append",
+    "ro quiet console=ttyS0 panic=-1 ERMINE_MSIZE=8192",
+    "-virtfs",
+    `local,id=minc,path=${share},security_model=none,mount_tag=minc`,
+  ];
+  return {
+    name: "x86_64: MINCS-style qemu (pc, SeaBIOS, 2G, 9p defaults)",
+    floor: "x86_64: launcher floor (tsminc's argv, by hand)",
+    run: () => timed(argv),
+  };
+}
+
+function hostCases(root: string): Case[] {
+  const cases: Case[] = [
+    { name: "host: node -e 0", run: () => timed([process.execPath, "-e", "0"]) },
+    { name: "host: unshare -fpimu chroot R true", run: () => timed(["unshare", "-fpimu", "chroot", root, "true"]) },
+    {
+      name: "host: tsminc -r R true",
+      floor: "host: node -e 0",
+      run: () => timed([process.execPath, TSMINC, "-r", root, "true"]),
+    },
+  ];
+  if (which("bwrap"))
+    cases.push({
+      name: "host: bwrap",
+      run: () => timed(["bwrap", "--bind", root, "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "true"]),
+    });
+  else process.stderr.write("bench: no bwrap case: bwrap is not installed (apt-get install bubblewrap)\n");
+  return cases;
+}
+
+function summarize(samples: Map<string, number[]>, cases: readonly Case[]): string {
+  const stat = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { median: s[Math.floor((s.length - 1) / 2)] ?? NaN, min: s[0] ?? NaN, max: s.at(-1) ?? NaN };
+  };
+  const rows = cases.map((c) => {
+    const s = stat(samples.get(c.name) ?? []);
+    const floor = c.floor === undefined ? undefined : stat(samples.get(c.floor) ?? []).median;
+    const ratio = floor === undefined ? "" : `${(s.median / floor).toFixed(2)} x`;
+    return [c.name, s.median.toFixed(3), s.min.toFixed(3), s.max.toFixed(3), ratio];
+  });
+  const head = ["case", "median s", "min s", "max s", "vs floor"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
+
+const median = (xs: readonly number[] | undefined) => {
+  const s = [...(xs ?? [])].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
+};
+
+/** Issue 6's targets, computed from this run's medians. */
+function targets(samples: ReadonlyMap<string, number[]>): string {
+  const m = (name: string) => median(samples.get(name));
+  const qemu = m("x86_64: tsminc --qemu -r busybox true");
+  const checks: [string, number, string, boolean][] = [
+    ["tsminc --qemu / launcher floor", qemu / m("x86_64: launcher floor (tsminc's argv, by hand)"), "<= 1.15", false],
+    [
+      "MINCS-style / tsminc --qemu",
+      m("x86_64: MINCS-style qemu (pc, SeaBIOS, 2G, 9p defaults)") / qemu,
+      ">= 1.50",
+      true,
+    ],
+    [
+      "tsminc host / (node -e 0 + unshare chroot)",
+      m("host: tsminc -r R true") / (m("host: node -e 0") + m("host: unshare -fpimu chroot R true")),
+      "<= 1.30",
+      false,
+    ],
+  ];
+  return (
+    checks
+      .filter(([, ratio]) => !Number.isNaN(ratio))
+      .map(([name, ratio, goal, atLeast]) => {
+        const met = atLeast ? ratio >= Number(goal.slice(3)) : ratio <= Number(goal.slice(3));
+        return `target ${name}: ${ratio.toFixed(2)} (goal ${goal}) ${met ? "met" : "NOT met"}`;
+      })
+      .join("\n") + "\n"
+  );
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string", default: "7" },
+      arch: { type: "string" },
+      out: { type: "string", default: "bench-results.json" },
+    },
+  });
+  const runs = Number(values.runs);
+  const arches: ArchName[] = values.arch ? [values.arch as ArchName] : ["x86_64", "arm64", "arm"];
+  const roots = Object.fromEntries(arches.map((a) => [a, busyboxRootfs(a)])) as Record<ArchName, string>;
+  const x86 = arches.includes("x86_64") ? roots.x86_64 : busyboxRootfs("x86_64");
+  const cases = [
+    ...arches.flatMap((a) => qemuCases(a, roots[a])),
+    ...(arches.includes("x86_64") ? [mincsStyle(), ...hostCases(x86)] : []),
+  ];
+  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const rss = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) {
+      const started = performance.now();
+      const peak = await c.run();
+      samples.get(c.name)?.push((performance.now() - started) / 1000);
+      if (peak !== undefined) rss.get(c.name)?.push(peak);
+    }
+    process.stderr.write(`bench: round ${i + 1} of ${runs} done\n`);
+  }
+  process.stdout.write(summarize(samples, cases));
+  process.stdout.write(targets(samples));
+  if (GNU_TIME) {
+    for (const c of cases) process.stdout.write(`peak RSS ${c.name}: ${Math.max(...(rss.get(c.name) ?? [0]))} KiB\n`);
+  } else process.stderr.write("bench: no peak RSS: GNU time is not installed (apt-get install time)\n");
+  for (const arch of arches) {
+    const { m } = image(arch);
+    const size = (m.outputs[ARCHES[arch].kernelImage]?.size ?? 0) + (m.outputs["initramfs.cpio.gz"]?.size ?? 0);
+    process.stdout.write(`image ${arch}: ${(size / 1048576).toFixed(2)} MiB (kernel + initramfs)\n`);
+  }
+  writeFileSync(
+    values.out,
+    JSON.stringify(
+      { runs, cache: cacheDir(), samples: Object.fromEntries(samples), rssKiB: Object.fromEntries(rss) },
+      null,
+      2,
+    ) + "\n",
+  );
+  process.stderr.write(`bench: samples in ${values.out}\n`);
+}
+
+await main();
