@@ -3,6 +3,7 @@
 import type { RunConfig } from "../config/run-config.js";
 import { MincError } from "./errors.js";
 import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
+import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
 import { argsFile } from "./run-script.js";
 
 export interface HostPlan {
@@ -77,26 +78,8 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     keep: config.keep,
     notices,
     files: { args: argsFile(config.command.length > 0 ? config.command : ["/bin/sh"]), binds: hostBindsFile(config) },
-    file: "setpriv",
-    args: [
-      "--pdeathsig",
-      "KILL",
-      "--",
-      "unshare",
-      // --nopriv: a user namespace whose root is the caller, so the overlay and the rest need no privilege.
-      ...(config.nopriv ? ["--user", "--map-root-user"] : []),
-      "--mount",
-      "--propagation",
-      "private",
-      "--",
-      "/bin/sh",
-      facts.prepareScript,
-      tmpdir,
-      config.rootdir,
-      config.direct ? "1" : "0",
-      "0",
-      "--",
-      ...entry,
-    ],
+    file: CHAIN_FILE,
+    // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
+    args: [...prepareChain(config, facts.prepareScript, tmpdir, []), ...entry],
   };
 }

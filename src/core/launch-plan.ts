@@ -4,6 +4,7 @@ import type { RunConfig } from "../config/run-config.js";
 import { ARCHES, type ArchName } from "./arch.js";
 import type { ElfArch } from "./elf.js";
 import { MincError } from "./errors.js";
+import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { argsFile, bindsFile, runScript, type StdioMode } from "./run-script.js";
 
@@ -184,25 +185,12 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
   }));
   const command = config.command.length > 0 ? config.command : ["/bin/sh"];
-  const prepare = [
-    // If tsminc dies, even by SIGKILL, the kernel kills qemu: no VM outlives its launcher.
-    "--pdeathsig",
-    "KILL",
-    "--",
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "/bin/sh",
+  const prepare = prepareChain(
+    config,
     facts.prepareScript,
     tmpdir,
-    config.rootdir,
-    config.direct ? "1" : "0",
-    String(binds.length),
-    ...binds.map((b) => b.source),
-    "--",
-  ];
+    binds.map((b) => b.source),
+  );
   return {
     arch,
     accel,
@@ -221,7 +209,7 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     },
     binds,
     sockets,
-    file: "setpriv",
+    file: CHAIN_FILE,
     args: [...prepare, qemu.file, ...qemu.args],
     qemu,
   };

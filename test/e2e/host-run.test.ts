@@ -9,7 +9,7 @@ import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
 import { startTsminc, tsminc } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
 
@@ -35,15 +35,7 @@ before(async () => {
   debian = await debianRootfs();
 });
 
-function rootfsFor(t: TestContext, which: "busybox" | "debian"): string | undefined {
-  if (which === "busybox") return busybox;
-  if ("missing" in debian) {
-    process.stderr.write(`# skipped: no Debian rootfs: ${debian.missing}\n`);
-    t.skip(`no Debian rootfs: ${debian.missing}`);
-    return undefined;
-  }
-  return debian.dir;
-}
+const rootfsFor = (t: TestContext, which: "busybox" | "debian") => pickRootfs(t, which, { busybox, debian });
 
 for (const which of ["busybox", "debian"] as const) {
   for (const c of RUN_CASES) {

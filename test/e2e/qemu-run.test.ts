@@ -17,7 +17,7 @@ import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
 import { startTsminc, terminalSession, tsminc, TSMINC } from "../helpers/tsminc.js";
 import { execa } from "execa";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -38,15 +38,7 @@ async function leavesNothing(fn: () => Promise<void>): Promise<void> {
   assert.deepEqual(leftSince(before), []);
 }
 
-function rootfsFor(t: TestContext, which: "busybox" | "debian"): string | undefined {
-  if (which === "busybox") return busybox;
-  if ("missing" in debian) {
-    t.skip(`no Debian rootfs: ${debian.missing}`);
-    process.stderr.write(`# skipped: no Debian rootfs: ${debian.missing}\n`);
-    return undefined;
-  }
-  return debian.dir;
-}
+const rootfsFor = (t: TestContext, which: "busybox" | "debian") => pickRootfs(t, which, { busybox, debian });
 
 for (const which of ["busybox", "debian"] as const) {
   for (const c of RUN_CASES) {

@@ -17,6 +17,7 @@ import type { ArchName } from "../../src/core/arch.js";
 import { findDebianMirror } from "../../src/core/apt-sources.js";
 import { cacheDir, defaultImagesDir } from "../../src/host/paths.js";
 import { which } from "../../src/host/which.js";
+import type { TestContext } from "node:test";
 
 /** A root with /bin/busybox, a link per applet, /etc/passwd and the usual empty folders. */
 export function busyboxRootfs(arch: ArchName): string {
@@ -64,4 +65,19 @@ export async function debianRootfs(): Promise<{ dir: string } | { missing: strin
   if (r.exitCode !== 0) throw new Error(`debootstrap failed:\n${r.all.split("\n").slice(-20).join("\n")}`);
   renameSync(tmp, dir);
   return { dir };
+}
+
+/** The rootfs a test asked for; a missing Debian rootfs skips the test and says why. */
+export function pickRootfs(
+  t: TestContext,
+  which: "busybox" | "debian",
+  roots: { busybox: string; debian: { dir: string } | { missing: string } },
+): string | undefined {
+  if (which === "busybox") return roots.busybox;
+  if ("missing" in roots.debian) {
+    process.stderr.write(`# skipped: no Debian rootfs: ${roots.debian.missing}\n`);
+    t.skip(`no Debian rootfs: ${roots.debian.missing}`);
+    return undefined;
+  }
+  return roots.debian.dir;
 }

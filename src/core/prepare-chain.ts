@@ -1,0 +1,36 @@
+// The front of every run's argv, host mode and --qemu alike: setpriv so nothing outlives tsminc,
+// unshare for a private mount namespace (and a user namespace with --nopriv), then prepare-root.sh
+// to mount the container root into the tmpdir. What follows the returned words is exec'd last. Pure.
+import type { RunConfig } from "../config/run-config.js";
+
+export function prepareChain(
+  config: RunConfig,
+  prepareScript: string,
+  tmpdir: string,
+  bindSources: readonly string[],
+): string[] {
+  return [
+    // If tsminc dies, even by SIGKILL, the kernel kills the chain: no VM or container outlives it.
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "unshare",
+    // --nopriv: a user namespace whose root is the caller, so the overlay and the rest need no privilege.
+    ...(config.nopriv ? ["--user", "--map-root-user"] : []),
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    prepareScript,
+    tmpdir,
+    config.rootdir,
+    config.direct ? "1" : "0",
+    String(bindSources.length),
+    ...bindSources,
+    "--",
+  ];
+}
+
+/** The program the chain starts with. */
+export const CHAIN_FILE = "setpriv";
