@@ -1,14 +1,16 @@
 #!/bin/sh
 # enter.sh: enters a container and runs a command in it: new mount/uts/ipc/pid namespaces, proc, dev,
-# sys, tmp, hostname, binds, pivot_root, capabilities and ids, exec. Run as root; the arguments of
-# the command come NUL-separated from a file, so no shell ever re-reads them.
+# sys, tmp, hostname, pivot_root, binds, capabilities and ids, then the command as PID 2 under this
+# shell as PID 1. The one container entry of tsminc: run in the ermine guest and, with the image's
+# static busybox, on the host. Runs as root (a user namespace's, with --nopriv). The command's
+# arguments come NUL-separated from a file, so no shell ever re-reads them.
 #
 # enter.sh [options] ROOT ARGSFILE
 #   --name NAME        hostname in the container
 #   --usedev           devtmpfs as /dev instead of a tmpfs with the basic nodes
 #   --nocaps CAPS      capabilities to drop (capsh --drop syntax: cap_a,cap_b)
 #   --user UID[:GID]   run as these numeric ids
-#   --binds FILE       NUL-separated pairs: SRC (a guest path) and DEST (a path inside the container)
+#   --binds FILE       NUL-separated pairs: SRC (a path outside the container) and DEST (inside it)
 #   --stdio tty|ports|inherit
 #                      tty: the console is the controlling terminal; ports: virtio-serial ports
 #                      tsminc.stdin/stdout/stderr carry the stdio; inherit (host mode): the caller's
