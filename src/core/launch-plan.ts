@@ -16,6 +16,8 @@ export interface ImageFacts {
 
 export interface HostFacts {
   readonly uid: number;
+  /** the host's hostname: the container's unless --name says otherwise (as in MINCS) */
+  readonly hostname: string;
   /** the ermine arch of this host, if it is one */
   readonly hostArch: ArchName | undefined;
   /** why KVM cannot run each arch here (undefined: it can) */
@@ -203,7 +205,11 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     reuse: config.tempdir !== undefined,
     keep: config.keep,
     files: {
-      runSh: runScript(config, stdio, stdio === "tty" ? facts.ttySize : undefined),
+      runSh: runScript(
+        { ...config, name: config.name ?? facts.hostname },
+        stdio,
+        stdio === "tty" ? facts.ttySize : undefined,
+      ),
       args: argsFile(command),
       binds: bindsFile(config),
     },

@@ -1,6 +1,6 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { homedir, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
@@ -97,6 +97,7 @@ export function probeHost(config: RunConfig): HostFacts {
         : join(tmpdir(), `tsminc-${uid}`);
   return {
     uid,
+    hostname: hostname(),
     hostArch: archOfNode(process.arch),
     kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<
       ArchName,

@@ -11,7 +11,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
@@ -103,6 +103,11 @@ test("-n in the VM: the container's network namespace has only the loopback, up"
 test("the guest's clock is the host's", async () => {
   const r = await tsminc(["--qemu", "-r", busybox, "date", "+%s"]);
   assert.ok(Math.abs(Number(r.stdout.toString()) - Date.now() / 1000) < 60, r.stdout.toString());
+});
+
+test("without --name the container is named like the host, as in MINCS", async () => {
+  const r = await tsminc(["--qemu", "-r", busybox, "hostname"]);
+  assert.equal(r.stdout.toString(), `${hostname()}\n`);
 });
 
 test("--name sets the hostname in the container", async () => {

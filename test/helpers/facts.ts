@@ -3,6 +3,7 @@ import type { HostFacts } from "../../src/core/launch-plan.js";
 
 export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   uid: 0,
+  hostname: "buildhost",
   hostArch: "x86_64",
   kvmProblem: { x86_64: "the CPU has no vmx/svm flag", arm64: "not the host's arch", arm: "not the host's arch" },
   tscKhz: 2600000,
