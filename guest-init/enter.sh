@@ -95,8 +95,17 @@ open_stdio() {
 	esac
 }
 
+# Makes $ROOT/$1 a real directory to mount on. A symlink there (debootstrap's first stage leaves
+# proc -> /proc; a hostile rootfs may point tmp at a host path) is replaced, never followed: the
+# mount must land inside the container, and nothing outside it may be created. With the overlay the
+# replacement lives in its upper layer only.
+mountpoint_in_root() {
+	if [ -L "$ROOT/$1" ]; then rm -f "$ROOT/$1" || die "cannot replace the symlink /$1 in the rootfs"; fi
+	mkdir -p "$ROOT/$1" || die "cannot make /$1 in the rootfs"
+}
+
 mount_dev() {
-	mkdir -p "$ROOT/dev"
+	mountpoint_in_root dev
 	if [ "$USEDEV" = 1 ]; then
 		mount -t devtmpfs -o nosuid devtmpfs "$ROOT/dev"
 	else
@@ -133,7 +142,7 @@ mount_filesystems() {
 	mount --make-rprivate /
 	# pivot_root needs the new root to be a mount point.
 	mount --bind "$ROOT" "$ROOT"
-	mkdir -p "$ROOT/proc" "$ROOT/sys" "$ROOT/tmp"
+	for dir in proc sys tmp; do mountpoint_in_root "$dir"; done
 	mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
 	# A user namespace may mount sysfs only with a network namespace of its own: else bind the caller's.
 	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys" 2>/dev/null || mount --rbind /sys "$ROOT/sys"

@@ -2,7 +2,16 @@
 // and what must stay on the container's side: hostname, mounts, rootfs writes.
 import assert from "node:assert/strict";
 import { execSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
@@ -117,4 +126,24 @@ test("host: --user 1000:1000 runs the command with those ids", async () => {
   const r = await tsminc(["--user", "1000:1000", "-r", busybox, "sh", "-c", "id -u; id -g"]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.toString(), "1000\n1000\n");
+});
+
+test("host: mount points that are symlinks out of the rootfs are replaced inside it, never followed", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-links-"));
+  const root = join(dir, "root");
+  const probe = join(dir, "host-side-probe");
+  cpSync(busybox, root, { recursive: true, verbatimSymlinks: true });
+  for (const name of ["proc", "tmp"]) rmSync(join(root, name), { recursive: true, force: true });
+  symlinkSync("/proc", join(root, "proc")); // what debootstrap's first stage leaves
+  symlinkSync(probe, join(root, "tmp")); // a host path that must not be made
+  const hash = treeHash(root);
+  try {
+    const r = await tsminc(["-r", root, "sh", "-c", "test -d /proc/self && touch /tmp/x && echo inside"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "inside\n");
+    assert.ok(!existsSync(probe), "nothing was made outside the rootfs");
+    assert.equal(treeHash(root), hash);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
