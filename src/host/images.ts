@@ -5,6 +5,8 @@ import { join } from "node:path";
 
 interface ManifestView {
   arch: string;
+  kernelImage: string;
+  initramfs: string;
   kernelRelease: string;
   kernelConfig: { start: string; fragments: { name: string }[] };
   sources: Record<string, { version: string; origin: string }>;
@@ -19,9 +21,7 @@ export async function listImages(imagesDir: string): Promise<string> {
     const file = join(imagesDir, arch, "manifest.json");
     if (!existsSync(file)) continue;
     const m = JSON.parse(await readFile(file, "utf8")) as ManifestView;
-    const size = Object.values(m.outputs)
-      .filter((o, i) => i < 2)
-      .reduce((sum, o) => sum + o.size, 0);
+    const size = (m.outputs[m.kernelImage]?.size ?? 0) + (m.outputs[m.initramfs]?.size ?? 0);
     const configs = m.kernelConfig.fragments.map((f) => f.name.replace(/\.config$/, "")).join("+");
     const sources = Object.entries(m.sources)
       .map(([name, s]) => `${name} ${s.version}`)

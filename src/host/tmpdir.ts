@@ -36,20 +36,13 @@ export async function fillHostTmpdir(plan: HostPlan): Promise<void> {
   await writeFile(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
 }
 
-/** What a kept tmpdir keeps: the container's writes (storage/) and what overlay needs (work/). */
+/** The folders a kept tmpdir keeps: the container's writes (storage/) and what the overlay needs. */
+const KEPT = new Set(["root", "lower", "storage", "work"]);
+
+/** Trims a tmpdir to be kept (-k) down to KEPT: no run.sh, arguments, status or sockets remain. */
 export async function trimKeptTmpdir(dir: string): Promise<void> {
-  for (const name of [
-    SHARE_FILES.runSh,
-    SHARE_FILES.args,
-    SHARE_FILES.binds,
-    SHARE_FILES.status,
-    "binds",
-    "ctl.sock",
-    "stdin.sock",
-    "stdout.sock",
-    "stderr.sock",
-  ]) {
-    await rm(join(dir, name), { recursive: true, force: true });
+  for (const name of await readdir(dir)) {
+    if (!KEPT.has(name)) await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
