@@ -7,6 +7,7 @@ import { ARCHES, crossPrefix, type ArchName } from "../src/core/arch.js";
 import { MincError } from "../src/core/errors.js";
 import { extractTarball } from "../src/host/extract.js";
 import { sha256Text } from "../src/host/hash.js";
+import { guestInitHash } from "../src/host/guest-init-hash.js";
 import { busyboxConfigFile, guestInitDir, kernelConfigDir } from "../src/host/paths.js";
 import type { Runner } from "../src/host/runner.js";
 import type { BuildConfig } from "./build-config.js";
@@ -162,6 +163,8 @@ async function breedArch(
             libcap: describeSource(sources.libcap),
           },
           compiler,
+          // tsminc refuses to boot an image whose guest code is not its own.
+          guestInit: guestInitHash(initDir),
           outputs,
           buildSeconds: { kernel: kernel.meta.seconds, busybox: busybox.meta.seconds, capsh: capsh.meta.seconds },
           cacheKeys: {

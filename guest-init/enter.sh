@@ -21,6 +21,7 @@
 #   --net              a network namespace of its own, with only the loopback, up
 #   --nopriv           running as a user namespace's root: device nodes are bound from the caller's
 #                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
+#   --no-init          the command replaces this shell as the namespace's PID 1 (no init)
 #   --debug            trace every step on stderr
 set -u
 
@@ -40,6 +41,7 @@ CONSOLE=""
 BUSYBOX_PATH=/bin/busybox
 NET=""
 NOPRIV=0
+INIT=1
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -225,6 +227,13 @@ run_command() {
 		exit 126
 	fi
 	shift
+	if [ "$INIT" = 0 ]; then
+		# --no-init: the command is PID 1 itself, as in Docker without --init. The kernel then shields
+		# it from signals it does not handle, so Ctrl-C and kill -9 from inside do not stop it.
+		# shellcheck disable=SC2086 # CAPSH_ARGS: see below
+		if [ "$DROP" = 1 ]; then exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@"; fi
+		exec "$path" "$@"
+	fi
 	# The command runs as PID 2: the kernel ignores default-action signals sent to a namespace's init,
 	# so as PID 1 a plain `sleep` would shrug off Ctrl-C and `kill -9 $$`. This shell stays PID 1,
 	# reaps orphans, and leaves with the command's status (128+n after signal n).
@@ -283,6 +292,7 @@ parse_options() {
 		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;
 		--net) NET=-n && shift ;;
 		--nopriv) NOPRIV=1 && shift ;;
+		--no-init) INIT=0 && shift ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;

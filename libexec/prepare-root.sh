@@ -1,10 +1,11 @@
 #!/bin/sh
 # prepare-root.sh: run by tsminc inside a private mount namespace (unshare --mount --propagation private):
 # mounts the container root into the tmpdir (an overlay on the rootfs, or the rootfs itself with
-# --direct) and the bind sources under tmpdir/binds/, then execs the rest of its arguments (qemu).
-# Everything arrives as arguments; nothing is evaluated. The mounts end with the namespace.
+# --direct) and the bind sources under tmpdir/binds/, joins the run's cgroups (limits), then execs
+# the rest of its arguments (qemu, or the container entry). Everything arrives as arguments; nothing
+# is evaluated. The mounts end with the namespace.
 #
-# prepare-root.sh TMPDIR ROOTFS DIRECT NBINDS [SOURCE]... -- COMMAND [ARG]...
+# prepare-root.sh TMPDIR ROOTFS DIRECT NBINDS [SOURCE]... NCGROUPS [CGROUP_PROCS]... -- COMMAND [ARG]...
 set -eu
 tmp=$1
 rootfs=$2
@@ -23,6 +24,16 @@ fi
 i=0
 while [ "$i" -lt "$count" ]; do
 	mount --bind "$1" "$tmp/binds/$i"
+	shift
+	i=$((i + 1))
+done
+
+# Joined before anything else runs, so every process of the run is counted: "0" moves this shell.
+count=$1
+shift
+i=0
+while [ "$i" -lt "$count" ]; do
+	echo 0 >"$1"
 	shift
 	i=$((i + 1))
 done

@@ -3,11 +3,12 @@
 // its exit status is chosen: the command's own, or 125 when tsminc itself failed.
 import { Command, CommanderError } from "commander";
 import { toRunConfig, type RawRunOptions, type RunConfig } from "../config/run-config.js";
+import { EXIT } from "../core/exit-status.js";
 import { describePlan } from "../core/describe-plan.js";
 import { planHost } from "../core/host-plan.js";
 import { planLaunch, type HostFacts } from "../core/launch-plan.js";
 import { shellJoin } from "../core/shell-quote.js";
-import { probeHost } from "../host/probe.js";
+import { probeHost, runtimeDir } from "../host/probe.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
@@ -21,9 +22,6 @@ const noPty: PtySpawner = {
   },
 };
 
-/** Docker's convention: the launcher itself failed. */
-const LAUNCHER_FAILED = 125;
-
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>): Command {
@@ -31,7 +29,7 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
     .description(
       `Run a command in a container; with --qemu, inside its own ermine micro-VM. In a terminal, ${ESCAPE_HELP} kills the VM.`,
     )
-    .usage("[options] [--] [command [args...]]")
+    .usage("[options] [--] [command [args...]]\n       tsminc gc   (clean up after killed runs)")
     .argument("[command...]", "the command and its arguments (default: the rootfs's /bin/sh)")
     .option("-r, --rootdir <dir>", "the container's root filesystem (default: /)")
     .option("-k, --keep", "keep the container's tmpdir (its writes) and print how to reuse it")
@@ -51,6 +49,15 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
     .option("--mem <size>", "memory of the VM, e.g. 128M, 1G", "128M")
     .option("--accel <accel>", "auto (KVM when usable), kvm or tcg", "auto")
     .option("--ermine <dir>", "image folder (default: the package's images/, then ~/.local/share/tsminc/images)")
+    .option(
+      "--no-init",
+      "run the command as the container's PID 1, with no init (signals it does not handle are ignored)",
+    )
+    .option("--timeout <seconds>", "kill the container after this long; tsminc then exits 124")
+    .option("--mem-limit <size>", "cgroup memory limit: the container's (host mode) or qemu's (--qemu), e.g. 64M")
+    .option("--cpu-limit <cpus>", "cgroup CPU limit in CPUs, e.g. 0.5")
+    .option("--pid-max <n>", "cgroup limit on processes, e.g. 100")
+    .option("--append <words>", "more words for the VM kernel's command line (--qemu)")
     .option("--dry-run", "print the plan, with the qemu argv, and start nothing")
     .option("--debug", "show the kernel and init messages")
     .enablePositionalOptions()
@@ -103,10 +110,22 @@ async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
   });
 }
 
+/** tsminc gc: what killed runs left behind. (A container command named gc: tsminc -- gc.) */
+async function gc(): Promise<void> {
+  const [{ collectGarbage }, { probeCgroups }] = await Promise.all([
+    import("../host/gc.js"),
+    import("../host/cgroup.js"),
+  ]);
+  const done = await collectGarbage(runtimeDir(), probeCgroups());
+  for (const line of done) process.stdout.write(`tsminc gc: ${line}\n`);
+  process.stdout.write(`tsminc gc: ${done.length === 0 ? "nothing to clean" : `${done.length} cleaned`}\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const debug = argv.includes("--debug");
   try {
-    await program(run).parseAsync(argv);
+    if (argv[2] === "gc" && argv.length === 3) await gc();
+    else await program(run).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return;
@@ -114,7 +133,7 @@ async function main(argv: string[]): Promise<void> {
     } else {
       process.stderr.write(formatError("tsminc", err, debug));
     }
-    process.exitCode = LAUNCHER_FAILED;
+    process.exitCode = EXIT.launcherFailed;
   }
 }
 

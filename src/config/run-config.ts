@@ -24,6 +24,21 @@ export interface RawRunOptions {
   readonly accel?: string;
   readonly ermine?: string;
   readonly dryRun?: boolean;
+  /** commander's --no-init */
+  readonly init?: boolean;
+  readonly timeout?: string;
+  readonly append?: string;
+  readonly memLimit?: string;
+  readonly cpuLimit?: string;
+  readonly pidMax?: string;
+}
+
+/** cgroup limits on the container (host mode) or on qemu (--qemu) */
+export interface Limits {
+  readonly memBytes: number | undefined;
+  /** CPUs' worth of time per period, e.g. 0.5 */
+  readonly cpus: number | undefined;
+  readonly pids: number | undefined;
 }
 
 export interface Bind {
@@ -57,6 +72,13 @@ export interface RunConfig {
   readonly memMiB: number;
   readonly accel: "auto" | "kvm" | "tcg";
   readonly ermine: string | undefined;
+  /** the command runs as PID 2 under a small init (default), or as PID 1 itself (--no-init) */
+  readonly init: boolean;
+  /** kill the container after this many seconds (exit status 124) */
+  readonly timeoutSec: number | undefined;
+  /** extra words for the guest kernel's command line (--append) */
+  readonly append: readonly string[];
+  readonly limits: Limits | undefined;
   /** the command and its arguments, exactly as given (empty: the rootfs's shell) */
   readonly command: readonly string[];
 }
@@ -76,6 +98,50 @@ export function parseMemory(text: string): number {
     throw usage(`--mem ${text} is outside 32M..1T (or not a whole MiB)`, "e.g. --mem 256M");
   }
   return mib;
+}
+
+/** A byte size: "32M", "1G", "512k", "4096" (bytes). */
+function parseBytes(option: string, text: string): number {
+  const m = /^(\d+)([kKmMgG])?(?:i?[bB])?$/.exec(text);
+  if (!m?.[1]) throw usage(`${option} takes a size like 64M or 1G, not "${text}"`, `e.g. ${option} 64M`);
+  const scale = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[(m[2] ?? "").toLowerCase()] ?? 1;
+  const bytes = Number(m[1]) * scale;
+  if (bytes < 4 * 2 ** 20)
+    throw usage(`${option} ${text} is below 4M, too little to start anything`, `e.g. ${option} 64M`);
+  return bytes;
+}
+
+function parseLimits(raw: RawRunOptions): Limits | undefined {
+  if (raw.memLimit === undefined && raw.cpuLimit === undefined && raw.pidMax === undefined) return undefined;
+  let cpus: number | undefined;
+  if (raw.cpuLimit !== undefined) {
+    cpus = Number(raw.cpuLimit);
+    if (!/^\d+(\.\d+)?$/.test(raw.cpuLimit) || cpus < 0.01 || cpus > 1024)
+      throw usage(`--cpu-limit takes a number of CPUs from 0.01 up, not "${raw.cpuLimit}"`, "e.g. --cpu-limit 0.5");
+  }
+  let pids: number | undefined;
+  if (raw.pidMax !== undefined) {
+    pids = Number(raw.pidMax);
+    if (!/^\d+$/.test(raw.pidMax) || pids < 2 || pids > 4194304)
+      throw usage(`--pid-max takes a whole number from 2 up, not "${raw.pidMax}"`, "e.g. --pid-max 100");
+  }
+  return { memBytes: raw.memLimit === undefined ? undefined : parseBytes("--mem-limit", raw.memLimit), cpus, pids };
+}
+
+function parseTimeout(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 2 ** 31 / 1000)
+    throw usage(`--timeout takes seconds, more than 0, not "${text}"`, "e.g. --timeout 30");
+  return n;
+}
+
+/** Kernel command-line words: printable, no quotes (the kernel would re-split them). */
+function parseAppend(text: string): string[] {
+  const words = text.split(/[ \t]+/).filter(Boolean);
+  const bad = words.find((w) => !/^[\x21-\x7e]+$/.test(w) || /["']/.test(w));
+  if (bad !== undefined)
+    throw usage(`--append word "${bad}" has quotes or unprintable bytes`, "e.g. --append 'loglevel=7'");
+  return words;
 }
 
 function parseCpus(text: string): number {
@@ -162,6 +228,10 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     memMiB: raw.mem === undefined ? DEFAULT_MEM_MIB : parseMemory(raw.mem),
     accel,
     ermine: raw.ermine === undefined ? undefined : resolve(cwd, raw.ermine),
+    init: raw.init ?? true,
+    timeoutSec: raw.timeout === undefined ? undefined : parseTimeout(raw.timeout),
+    append: raw.append === undefined ? [] : parseAppend(raw.append),
+    limits: parseLimits(raw),
     command: [...command],
   };
 }

@@ -4,6 +4,16 @@ import { ARCHES } from "./arch.js";
 import type { LaunchPlan } from "./launch-plan.js";
 import { shellJoin, shellQuote } from "./shell-quote.js";
 
+function describeLimits(config: RunConfig, version: 1 | 2): string {
+  const l = config.limits;
+  const parts = [
+    ...(l?.memBytes === undefined ? [] : [`memory ${l.memBytes / 2 ** 20} MiB`]),
+    ...(l?.cpus === undefined ? [] : [`${l.cpus} cpu`]),
+    ...(l?.pids === undefined ? [] : [`${l.pids} processes`]),
+  ];
+  return `${parts.join(", ")} for qemu (cgroup v${version})`;
+}
+
 export function describePlan(config: RunConfig, plan: LaunchPlan): string {
   const rows: [string, string][] = [
     ["arch", `${plan.arch} (${ARCHES[plan.arch].qemuBinary}, ${plan.accel}: ${plan.accelReason})`],
@@ -15,6 +25,10 @@ export function describePlan(config: RunConfig, plan: LaunchPlan): string {
     ["tmpdir", `${plan.tmpdir} (${plan.keep ? "kept" : "removed afterwards"})`],
     ["vm", `${config.cpus} cpu, ${config.memMiB} MiB`],
     ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
+    ...(plan.cgroup === undefined ? [] : [["limits", describeLimits(config, plan.cgroup.version)] as [string, string]]),
+    ...(config.timeoutSec === undefined
+      ? []
+      : [["timeout", `${config.timeoutSec} s, then exit 124`] as [string, string]]),
     ["command", config.command.length > 0 ? shellJoin(config.command) : "/bin/sh (the rootfs's shell)"],
     ...plan.binds.map((b, i): [string, string] => [
       "bind",

@@ -1,10 +1,11 @@
 // The plan of a run on the host (no --qemu): the same container entry as in the guest (enter.sh),
 // run with the ermine image's static busybox and capsh, in a private mount namespace. Pure.
 import type { RunConfig } from "../config/run-config.js";
+import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
 import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
-import { argsFile } from "./run-script.js";
+import { argsFile, entryOptions } from "./run-script.js";
 
 export interface HostPlan {
   readonly tmpdir: string;
@@ -15,6 +16,9 @@ export interface HostPlan {
   /** what to spawn: setpriv (dies with tsminc) → unshare (private mounts) → prepare-root.sh → enter.sh */
   readonly file: string;
   readonly args: readonly string[];
+  /** cgroups for --mem-limit, --cpu-limit, --pid-max: the whole container runs in them */
+  readonly cgroup: CgroupPlan | undefined;
+  readonly timeoutSec: number | undefined;
 }
 
 /** SOURCE (a host path) and TARGET per bind, each ended by a NUL. */
@@ -50,6 +54,12 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
       hint: "drop --user (inside, you are root mapped to yourself)",
     });
   }
+  if (config.append.length > 0) {
+    throw new MincError("usage", "--append is for the VM's kernel, and host mode has none", {
+      hint: "add --qemu, or drop --append",
+    });
+  }
+  const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
   const busybox = `${image.dir}/busybox`;
   const entry = [
     busybox,
@@ -61,14 +71,8 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     busybox,
     "--capsh",
     `${image.dir}/capsh`,
-    ...(config.name === undefined ? [] : ["--name", config.name]),
-    ...(config.usedev ? ["--usedev"] : []),
-    ...(config.net ? ["--net"] : []),
-    ...(config.nopriv ? ["--nopriv"] : []),
-    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
-    ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
-    ...(config.debug ? ["--debug"] : []),
+    ...entryOptions(config),
     `${tmpdir}/root`,
     `${tmpdir}/args`,
   ];
@@ -80,6 +84,8 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     files: { args: argsFile(config.command.length > 0 ? config.command : ["/bin/sh"]), binds: hostBindsFile(config) },
     file: CHAIN_FILE,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
-    args: [...prepareChain(config, facts.prepareScript, tmpdir, []), ...entry],
+    args: [...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? []), ...entry],
+    cgroup,
+    timeoutSec: config.timeoutSec,
   };
 }

@@ -2,6 +2,7 @@
 // mounts, qemu argv. Pure: every fact about the host arrives in HostFacts; nothing is touched.
 import type { RunConfig } from "../config/run-config.js";
 import { ARCHES, type ArchName } from "./arch.js";
+import { planRunCgroups, type CgroupFacts, type CgroupPlan } from "./cgroup-plan.js";
 import type { ElfArch } from "./elf.js";
 import { MincError } from "./errors.js";
 import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
@@ -12,6 +13,8 @@ export interface ImageFacts {
   readonly dir: string;
   readonly kernel: string;
   readonly initramfs: string;
+  /** the fingerprint of the guest-init/ it was packed with */
+  readonly guestInit: string;
 }
 
 export interface HostFacts {
@@ -43,6 +46,10 @@ export interface HostFacts {
   /** libexec/prepare-root.sh and guest-init/enter.sh of this package */
   readonly prepareScript: string;
   readonly enterScript: string;
+  /** the fingerprint of this package's guest-init/ (qemu mode) */
+  readonly guestInit: string;
+  /** the cgroup hierarchies, probed only when a limit is asked for */
+  readonly cgroups: CgroupFacts | undefined;
 }
 
 export interface SocketPlan {
@@ -72,6 +79,9 @@ export interface LaunchPlan {
   /** what to spawn: setpriv (qemu dies with tsminc) → unshare (private mounts) → prepare-root.sh → qemu */
   readonly file: string;
   readonly args: readonly string[];
+  /** cgroups for --mem-limit, --cpu-limit, --pid-max: qemu runs in them */
+  readonly cgroup: CgroupPlan | undefined;
+  readonly timeoutSec: number | undefined;
   /** the qemu part alone */
   readonly qemu: { readonly file: string; readonly args: readonly string[] };
 }
@@ -155,6 +165,15 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
       hint: `run: tsermine breed --arch ${arch}`,
     });
   }
+  if (found.guestInit !== facts.guestInit) {
+    throw new MincError(
+      "image",
+      `the ${arch} ermine image in ${found.dir} was packed with other guest code than this tsminc's`,
+      {
+        hint: `run: tsermine breed --arch ${arch} (only the initramfs is repacked)`,
+      },
+    );
+  }
   const qemuBinary = ARCHES[arch].qemuBinary;
   if (!facts.qemuBinaries.has(qemuBinary)) {
     throw new MincError("missing-tool", `${qemuBinary} is not installed`, {
@@ -180,6 +199,7 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     debug: config.debug,
     ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
+    append: config.append,
   };
   const qemu = planQemu(spec);
   const binds = config.binds.map((b) => ({
@@ -187,11 +207,13 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
   }));
   const command = config.command.length > 0 ? config.command : ["/bin/sh"];
+  const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
   const prepare = prepareChain(
     config,
     facts.prepareScript,
     tmpdir,
     binds.map((b) => b.source),
+    cgroup?.join ?? [],
   );
   return {
     arch,
@@ -217,6 +239,8 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     sockets,
     file: CHAIN_FILE,
     args: [...prepare, qemu.file, ...qemu.args],
+    cgroup,
+    timeoutSec: config.timeoutSec,
     qemu,
   };
 }

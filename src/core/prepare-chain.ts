@@ -1,6 +1,7 @@
 // The front of every run's argv, host mode and --qemu alike: setpriv so nothing outlives tsminc,
 // unshare for a private mount namespace (and a user namespace with --nopriv), then prepare-root.sh
-// to mount the container root into the tmpdir. What follows the returned words is exec'd last. Pure.
+// to mount the container root into the tmpdir and join the run's cgroups. What follows the returned
+// words is exec'd last. Pure.
 import type { RunConfig } from "../config/run-config.js";
 
 export function prepareChain(
@@ -8,6 +9,7 @@ export function prepareChain(
   prepareScript: string,
   tmpdir: string,
   bindSources: readonly string[],
+  cgroupProcs: readonly string[],
 ): string[] {
   return [
     // If tsminc dies, even by SIGKILL, the kernel kills the chain: no VM or container outlives it.
@@ -28,6 +30,8 @@ export function prepareChain(
     config.direct ? "1" : "0",
     String(bindSources.length),
     ...bindSources,
+    String(cgroupProcs.length),
+    ...cgroupProcs,
     "--",
   ];
 }

@@ -21,6 +21,8 @@ export interface BootSpec {
   readonly debug: boolean;
   /** the host's TSC in kHz: an x86 guest under TCG needs it or it may hang calibrating (see kernel-configs) */
   readonly tscKhz?: number;
+  /** more kernel command-line words (--append), last so they win */
+  readonly append?: readonly string[];
 }
 
 export interface QemuPlan {
@@ -43,6 +45,7 @@ export function kernelCmdline(spec: BootSpec): string[] {
     ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined
       ? [`tsc_early_khz=${spec.tscKhz}`]
       : []),
+    ...(spec.append ?? []),
   ];
 }
 

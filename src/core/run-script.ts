@@ -18,6 +18,20 @@ export function bindsFile(config: RunConfig): Buffer {
   return Buffer.concat(config.binds.map((b, i) => Buffer.from(`${GUEST_SHARE}/binds/${i}\0${b.target}\0`)));
 }
 
+/** enter.sh's options that follow from the config alone: the same in the guest and on the host. */
+export function entryOptions(config: RunConfig): string[] {
+  return [
+    ...(config.name === undefined ? [] : ["--name", config.name]),
+    ...(config.usedev ? ["--usedev"] : []),
+    ...(config.net ? ["--net"] : []),
+    ...(config.nopriv ? ["--nopriv"] : []),
+    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
+    ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
+    ...(config.init ? [] : ["--no-init"]),
+    ...(config.debug ? ["--debug"] : []),
+  ];
+}
+
 export function runScript(
   config: RunConfig,
   stdio: StdioMode,
@@ -28,13 +42,8 @@ export function runScript(
     "--stdio",
     stdio,
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
-    ...(config.name === undefined ? [] : ["--name", config.name]),
-    ...(config.usedev ? ["--usedev"] : []),
-    ...(config.net ? ["--net"] : []),
-    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
-    ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
-    ...(config.debug ? ["--debug"] : []),
+    ...entryOptions(config),
     `${GUEST_SHARE}/root`,
     `${GUEST_SHARE}/${SHARE_FILES.args}`,
   ];

@@ -3,7 +3,10 @@
 // and Ctrl-\ go to the container; SIGTERM and SIGHUP end the container's whole pid namespace.
 import { constants } from "node:os";
 import type { HostPlan } from "../core/host-plan.js";
+import { EXIT, timeoutMessage } from "../core/exit-status.js";
 import { shellJoin } from "../core/shell-quote.js";
+import { applyCgroups, removeCgroups } from "./cgroup.js";
+import { deadline } from "./deadline.js";
 import type { Runner } from "./runner.js";
 import { fillHostTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
 
@@ -20,6 +23,7 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
   const ignore = () => undefined;
   try {
     await fillHostTmpdir(plan);
+    if (plan.cgroup) await applyCgroups(plan.cgroup);
     const child = deps.runner.spawn(plan.file, plan.args, { stdio: ["inherit", "inherit", "inherit"] });
     // The chain's first process is unshare's parent; killing it makes --kill-child end the pid namespace.
     const end = (signal: NodeJS.Signals) => {
@@ -28,14 +32,24 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
     };
     for (const s of IGNORED) process.on(s, ignore);
     for (const s of ENDING) process.on(s, end);
+    const timer = deadline(plan.timeoutSec, () => {
+      child.kill("SIGKILL");
+    });
     try {
       const { exitCode } = await child.done;
-      return signalled === undefined ? exitCode : 128 + constants.signals[signalled];
+      if (signalled !== undefined) return 128 + constants.signals[signalled];
+      if (timer.expired() && plan.timeoutSec !== undefined) {
+        deps.say(timeoutMessage(plan.timeoutSec));
+        return EXIT.timedOut;
+      }
+      return exitCode;
     } finally {
+      timer.clear();
       for (const s of IGNORED) process.off(s, ignore);
       for (const s of ENDING) process.off(s, end);
     }
   } finally {
+    if (plan.cgroup) await removeCgroups(plan.cgroup);
     if (plan.keep) {
       await trimKeptTmpdir(plan.tmpdir);
       deps.say(

@@ -4,8 +4,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { constants } from "node:os";
 import type { LaunchPlan } from "../core/launch-plan.js";
+import { EXIT, timeoutMessage } from "../core/exit-status.js";
 import { SHARE_FILES } from "../core/run-script.js";
 import { shellJoin } from "../core/shell-quote.js";
+import { applyCgroups, removeCgroups } from "./cgroup.js";
+import { deadline } from "./deadline.js";
 import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
@@ -23,7 +26,7 @@ export interface LaunchDeps {
 /** The status the guest reported, or 255 when it reported none (panic, killed, escape). */
 async function guestStatus(tmpdir: string): Promise<number> {
   const text = await readFile(join(tmpdir, SHARE_FILES.status), "utf8").catch(() => "");
-  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : 255;
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : EXIT.guestDied;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -37,6 +40,9 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
     stop("SIGTERM");
   };
   for (const s of SIGNALS) process.on(s, onSignal);
+  const timer = deadline(plan.timeoutSec, () => {
+    stop("SIGKILL");
+  });
   try {
     if (plan.stdio === "ports") {
       const bridge = await listenPorts(plan.sockets, deps.stdio);
@@ -71,17 +77,24 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
       control.close();
     }
   } finally {
+    timer.clear();
     for (const s of SIGNALS) process.off(s, onSignal);
   }
   if (signalled !== undefined) return 128 + constants.signals[signalled];
+  if (timer.expired() && plan.timeoutSec !== undefined) {
+    deps.say(timeoutMessage(plan.timeoutSec));
+    return EXIT.timedOut;
+  }
   return guestStatus(plan.tmpdir);
 }
 
 export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
   try {
     await fillTmpdir(plan);
+    if (plan.cgroup) await applyCgroups(plan.cgroup);
     return await runVm(plan, deps);
   } finally {
+    if (plan.cgroup) await removeCgroups(plan.cgroup);
     if (plan.keep) {
       await trimKeptTmpdir(plan.tmpdir);
       const reuse = shellJoin(["tsminc", "--qemu", "-r", rootdir, "-t", plan.tmpdir]);

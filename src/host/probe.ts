@@ -6,8 +6,10 @@ import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
 import { elfArch, type ElfArch } from "../core/elf.js";
 import type { HostFacts, ImageFacts } from "../core/launch-plan.js";
+import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
-import { defaultImagesDir, packageRoot } from "./paths.js";
+import { guestInitHash } from "./guest-init-hash.js";
+import { defaultImagesDir, guestInitDir, packageRoot } from "./paths.js";
 import { which } from "./which.js";
 
 function cpuinfo(): string {
@@ -53,8 +55,12 @@ function findImage(dirs: readonly string[], arch: ArchName): ImageFacts | undefi
   for (const dir of dirs) {
     const manifest = join(dir, arch, "manifest.json");
     if (!existsSync(manifest)) continue;
-    const m = JSON.parse(readFileSync(manifest, "utf8")) as { kernelImage: string; initramfs: string };
-    return { dir: join(dir, arch), kernel: m.kernelImage, initramfs: m.initramfs };
+    const m = JSON.parse(readFileSync(manifest, "utf8")) as {
+      kernelImage: string;
+      initramfs: string;
+      guestInit?: string;
+    };
+    return { dir: join(dir, arch), kernel: m.kernelImage, initramfs: m.initramfs, guestInit: m.guestInit ?? "none" };
   }
   return undefined;
 }
@@ -78,6 +84,13 @@ function rootfsArch(root: string): ElfArch | undefined {
   return undefined;
 }
 
+/** Where tmpdirs go. root: /run/tsminc; a user: $XDG_RUNTIME_DIR/tsminc, or a folder of their own under /tmp. */
+export function runtimeDir(uid: number = process.getuid?.() ?? -1): string {
+  if (uid === 0) return "/run/tsminc";
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  return xdg ? join(xdg, "tsminc") : join(tmpdir(), `tsminc-${uid}`);
+}
+
 export function probeHost(config: RunConfig): HostFacts {
   const info = cpuinfo();
   const dirs = imageDirs(config.ermine);
@@ -88,13 +101,6 @@ export function probeHost(config: RunConfig): HostFacts {
   }
   const rootKind = kindOf(config.rootdir);
   const uid = process.getuid?.() ?? -1;
-  // root: /run/tsminc; a user: $XDG_RUNTIME_DIR/tsminc, or a folder of their own under the temp dir.
-  const runtime =
-    uid === 0
-      ? "/run/tsminc"
-      : process.env.XDG_RUNTIME_DIR
-        ? join(process.env.XDG_RUNTIME_DIR, "tsminc")
-        : join(tmpdir(), `tsminc-${uid}`);
   return {
     uid,
     hostname: hostname(),
@@ -119,8 +125,10 @@ export function probeHost(config: RunConfig): HostFacts {
     stdinTty: process.stdin.isTTY,
     stdoutTty: process.stdout.isTTY,
     ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
-    runtimeDir: runtime,
+    runtimeDir: runtimeDir(uid),
     prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
-    enterScript: join(packageRoot, "guest-init", "enter.sh"),
+    enterScript: join(guestInitDir, "enter.sh"),
+    guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
+    cgroups: config.limits === undefined ? undefined : probeCgroups(),
   };
 }

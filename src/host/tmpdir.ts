@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { HostPlan } from "../core/host-plan.js";
 import type { LaunchPlan } from "../core/launch-plan.js";
 import { SHARE_FILES } from "../core/run-script.js";
+import { writeOwner } from "./owner.js";
 
 export async function makeTmpdir(runtimeDir: string): Promise<string> {
   await mkdir(runtimeDir, { recursive: true, mode: 0o700 });
@@ -27,6 +28,7 @@ export async function fillTmpdir(plan: LaunchPlan): Promise<void> {
   await writeFile(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
   await writeFile(at(SHARE_FILES.args), plan.files.args);
   await writeFile(at(SHARE_FILES.binds), plan.files.binds);
+  await writeOwner(plan.tmpdir, plan.keep);
 }
 
 /** Host mode: the same overlay folders, the arguments and the binds (no run.sh, no sockets). */
@@ -34,6 +36,7 @@ export async function fillHostTmpdir(plan: HostPlan): Promise<void> {
   for (const dir of ["root", "lower", "storage", "work"]) await mkdir(join(plan.tmpdir, dir), { recursive: true });
   await writeFile(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
   await writeFile(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
+  await writeOwner(plan.tmpdir, plan.keep);
 }
 
 /** The folders a kept tmpdir keeps: the container's writes (storage/) and what the overlay needs. */

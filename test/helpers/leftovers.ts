@@ -1,5 +1,8 @@
-// What a tsminc run may leave behind on the host, looked up for real: tmpdirs, mounts, qemu processes.
+// What a tsminc run may leave behind on the host, looked up for real: tmpdirs, mounts, qemu processes, cgroups.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CGROUP_PARENT } from "../../src/core/cgroup-plan.js";
+import { probeCgroups } from "../../src/host/cgroup.js";
 
 const RUNTIME = "/run/tsminc";
 
@@ -7,6 +10,21 @@ export interface Snapshot {
   readonly tmpdirs: readonly string[];
   readonly mounts: readonly string[];
   readonly qemus: readonly string[];
+  readonly cgroups: readonly string[];
+}
+
+/** Our cgroups (<hierarchy>/tsminc/<run>) in every hierarchy. */
+function cgroups(): string[] {
+  const facts = probeCgroups();
+  const mounts = [...(facts.v2 ? [facts.v2.mount] : []), ...new Set(Object.values(facts.v1))];
+  return mounts.flatMap((m) => {
+    const parent = join(m, CGROUP_PARENT);
+    return existsSync(parent)
+      ? readdirSync(parent, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => join(parent, e.name))
+      : [];
+  });
 }
 
 function qemuProcesses(): string[] {
@@ -30,6 +48,7 @@ export function snapshot(): Snapshot {
       .split("\n")
       .filter((l) => l.includes(RUNTIME)),
     qemus: qemuProcesses(),
+    cgroups: cgroups(),
   };
 }
 
@@ -40,5 +59,6 @@ export function leftSince(before: Snapshot): string[] {
     ...now.tmpdirs.filter((t) => !before.tmpdirs.includes(t)).map((t) => `tmpdir ${RUNTIME}/${t}`),
     ...now.mounts.filter((m) => !before.mounts.includes(m)).map((m) => `mount ${m}`),
     ...now.qemus.filter((q) => !before.qemus.includes(q)).map((q) => `qemu ${q}`),
+    ...now.cgroups.filter((c) => !before.cgroups.includes(c)).map((c) => `cgroup ${c}`),
   ];
 }

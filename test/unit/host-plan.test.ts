@@ -29,6 +29,7 @@ test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by
     "/r",
     "0",
     "0",
+    "0",
     "--",
   ]);
   assert.deepEqual(p.args.slice(entry), [
@@ -41,12 +42,12 @@ test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by
     "/img/x86_64/busybox",
     "--capsh",
     "/img/x86_64/capsh",
+    "--binds",
+    "/run/tsminc/tsminc-T/binds.list",
     "--name",
     "box",
     "--nocaps",
     "cap_net_raw",
-    "--binds",
-    "/run/tsminc/tsminc-T/binds.list",
     "/run/tsminc/tsminc-T/root",
     "/run/tsminc/tsminc-T/args",
   ]);
@@ -68,6 +69,21 @@ test("refused: a foreign rootfs without a VM, no image for its busybox, not root
   refused({}, { rootfsArch: { arch: "arm64" } }, /arm64 rootfs on this x86_64 host needs a VM/, /--qemu/);
   refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
+  refused({ append: "quiet" }, {}, /--append is for the VM's kernel/, /--qemu/);
+  refused(
+    { memLimit: "32M" },
+    { cgroups: { v2: undefined, v1: {} } },
+    /--mem-limit needs the cgroup memory controller/,
+    /drop/,
+  );
+});
+
+test("limits: the whole container joins the run's cgroups, before enter.sh; --no-init reaches enter.sh", () => {
+  const p = plan({ pidMax: "20", init: false });
+  const entry = p.args.indexOf("/img/x86_64/busybox");
+  assert.deepEqual(p.args.slice(entry - 3, entry), ["1", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "--"]);
+  assert.ok(p.args.includes("--no-init"));
+  assert.deepEqual(p.cgroup?.remove, ["/sys/fs/cgroup/tsminc/tsminc-T"]);
 });
 
 test("--nopriv: the chain gains a user namespace mapping the caller to root, and enter.sh is told", () => {

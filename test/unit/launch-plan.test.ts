@@ -101,7 +101,7 @@ test("run.sh passes the container options to enter.sh, shell-quoted", () => {
   const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
   assert.equal(
     line,
-    "exec /lib/ermine/enter.sh --stdio ports --name 'it'\\''s' --usedev --nocaps cap_sys_admin --user 1:2 --binds /mnt/binds.list /mnt/root /mnt/args",
+    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --nocaps cap_sys_admin --user 1:2 /mnt/root /mnt/args",
   );
   assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
@@ -127,8 +127,28 @@ test("the spawn chain: setpriv kills qemu with tsminc, unshare makes the mounts 
     "1",
     "1",
     "/srv/dir",
+    "0",
     "--",
   ]);
+});
+
+test("limits: prepare-root.sh joins the run's cgroups before exec'ing qemu", () => {
+  const p = plan({ memLimit: "300M", pidMax: "50" });
+  const qemuAt = p.args.indexOf("qemu-system-x86_64");
+  assert.deepEqual(p.args.slice(qemuAt - 3, qemuAt), ["1", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "--"]);
+  assert.equal(p.cgroup?.version, 2);
+});
+
+test("--append words end the kernel command line; --no-init and --timeout reach enter.sh and the plan", () => {
+  const p = plan({ append: "loglevel=7 init=/x", init: false, timeout: "9" });
+  const cmdline = p.qemu.args[p.qemu.args.indexOf("-append") + 1] ?? "";
+  assert.match(cmdline, / loglevel=7 init=\/x$/);
+  assert.match(p.files.runSh, / --no-init \/mnt\/root /);
+  assert.equal(p.timeoutSec, 9);
+});
+
+test("refused: an image packed with other guest code than this tsminc's", () => {
+  refused({}, { guestInit: "g2" }, /packed with other guest code/, /tsermine breed --arch x86_64/);
 });
 
 const GOLDEN = join(packageRoot, "test/unit/golden");

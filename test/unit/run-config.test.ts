@@ -84,3 +84,30 @@ test("--nopriv DIR names the rootfs (relative to the cwd) and cannot be combined
   assert.equal(c.rootdir, "/home/u/root");
   rejects({ nopriv: "root", rootdir: "/r" }, /--nopriv DIR already names the rootfs/);
 });
+
+test("limits: sizes with units, CPUs as fractions, process counts; none by default", () => {
+  assert.equal(config({}).limits, undefined);
+  assert.deepEqual(config({ memLimit: "32M", cpuLimit: "0.5", pidMax: "20" }).limits, {
+    memBytes: 32 * 2 ** 20,
+    cpus: 0.5,
+    pids: 20,
+  });
+  assert.equal(config({ memLimit: "1g" }).limits?.memBytes, 2 ** 30);
+  rejects({ memLimit: "lots" }, /--mem-limit takes a size/);
+  rejects({ memLimit: "1k" }, /below 4M/);
+  rejects({ cpuLimit: "0" }, /--cpu-limit/);
+  rejects({ cpuLimit: "-1" }, /--cpu-limit/);
+  rejects({ pidMax: "1" }, /--pid-max/);
+  rejects({ pidMax: "2.5" }, /--pid-max/);
+});
+
+test("--timeout takes positive seconds; --no-init and --append are kept as given", () => {
+  assert.equal(config({ timeout: "1.5" }).timeoutSec, 1.5);
+  rejects({ timeout: "0" }, /--timeout/);
+  rejects({ timeout: "soon" }, /--timeout/);
+  assert.equal(config({}).init, true);
+  assert.equal(config({ init: false }).init, false);
+  assert.deepEqual(config({ append: " loglevel=7  init=/x " }).append, ["loglevel=7", "init=/x"]);
+  rejects({ append: `a="b c"` }, /--append word/);
+  rejects({ append: "a=\u0001" }, /--append word/);
+});

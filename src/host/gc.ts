@@ -1,0 +1,46 @@
+// tsminc gc: removes what runs killed outright (SIGKILL, a crash) left behind: tmpdirs whose owner is
+// gone (see owner.ts), and our cgroups with no process in them.
+import { readdir, readFile, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { CGROUP_PARENT, type CgroupFacts } from "../core/cgroup-plan.js";
+import { cgroupEmpty } from "./cgroup.js";
+import { deadOwner, OWNER_FILE } from "./owner.js";
+import { removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
+
+/** Cleans up; returns one line per thing removed. */
+export async function collectGarbage(runtimeDir: string, cgroups: CgroupFacts): Promise<string[]> {
+  const done: string[] = [];
+  const names = await readdir(runtimeDir).catch(() => []);
+  for (const name of names.filter((n) => n.startsWith("tsminc-"))) {
+    const dir = join(runtimeDir, name);
+    const owner = await deadOwner(dir);
+    if (owner === undefined) continue;
+    if (owner.keep) {
+      await trimKeptTmpdir(dir);
+      done.push(`trimmed kept tmpdir ${dir} (its run, pid ${owner.pid}, was killed)`);
+    } else {
+      await removeTmpdir(dir);
+      done.push(`removed tmpdir ${dir} (its run, pid ${owner.pid}, was killed)`);
+    }
+  }
+  const hierarchies = [...(cgroups.v2 ? [cgroups.v2.mount] : []), ...new Set(Object.values(cgroups.v1))];
+  for (const mount of hierarchies) {
+    const parent = join(mount, CGROUP_PARENT);
+    for (const entry of await readdir(parent, { withFileTypes: true }).catch(() => [])) {
+      const dir = join(parent, entry.name);
+      if (!entry.isDirectory() || !(await cgroupEmpty(dir))) continue;
+      // A run that is starting has its tmpdir (with a live owner) before its cgroup.
+      const tmpdir = join(runtimeDir, entry.name);
+      const live = await readFile(join(tmpdir, OWNER_FILE), "utf8").then(
+        async () => (await deadOwner(tmpdir)) === undefined,
+        () => false,
+      );
+      if (live) continue;
+      await rmdir(dir).then(
+        () => done.push(`removed cgroup ${dir}`),
+        () => undefined,
+      );
+    }
+  }
+  return done;
+}

@@ -1,0 +1,40 @@
+// The owner file of a run's tmpdir: which tsminc process uses it, so tsminc gc can tell stale ones.
+import { readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+
+export const OWNER_FILE = "owner";
+
+interface Owner {
+  readonly pid: number;
+  /** the process's start time (/proc/PID/stat field 22): a reused pid does not match */
+  readonly start: string;
+  /** a -k run: its writes are kept, only our files go */
+  readonly keep: boolean;
+}
+
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeOwner(tmpdir: string, keep: boolean): Promise<void> {
+  const owner: Owner = { pid: process.pid, start: startTime(process.pid) ?? "", keep };
+  await writeFile(join(tmpdir, OWNER_FILE), JSON.stringify(owner));
+}
+
+/** The owner of a tmpdir, when it names one that is no longer running. */
+export async function deadOwner(tmpdir: string): Promise<Owner | undefined> {
+  let owner: Owner;
+  try {
+    owner = JSON.parse(await readFile(join(tmpdir, OWNER_FILE), "utf8")) as Owner;
+  } catch {
+    return undefined; // kept (-k) tmpdirs have no owner, and one being made has none yet
+  }
+  return startTime(owner.pid) === owner.start ? undefined : owner;
+}
