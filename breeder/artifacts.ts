@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Text } from "../src/host/hash.js";
+import { removeStaleSiblings } from "./stale.js";
 
 /** A short, stable key for a list of inputs (strings, numbers, nested arrays and plain objects). */
 export function keyOf(inputs: unknown): string {
@@ -31,6 +32,8 @@ export async function artifact<M>(
     return { dir, meta: JSON.parse(await readFile(metaFile, "utf8")) as M, cached: true };
   }
   const tmp = `${dir}.tmp-${process.pid}`;
+  // A build killed midway leaves only its .tmp folder (never a meta.json): drop it.
+  await removeStaleSiblings(dir, [".tmp-"]);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   try {

@@ -2,6 +2,7 @@
 import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sha256File } from "../src/host/hash.js";
+import { removeStaleSiblings } from "./stale.js";
 
 export interface ImageFile {
   readonly file: string;
@@ -17,6 +18,7 @@ export async function writeImage(
 ): Promise<void> {
   const stage = `${dir}.partial-${process.pid}`;
   const old = `${dir}.old-${process.pid}`;
+  await removeStaleSiblings(dir, [".partial-", ".old-"]);
   await rm(stage, { recursive: true, force: true });
   await mkdir(stage, { recursive: true });
   try {

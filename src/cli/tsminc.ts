@@ -9,6 +9,7 @@ import { planHost } from "../core/host-plan.js";
 import { planLaunch, type HostFacts } from "../core/launch-plan.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { probeHost, runtimeDir } from "../host/probe.js";
+import { rawArgvTail } from "../host/raw-argv.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
@@ -70,7 +71,7 @@ function program(run: (raw: RawRunOptions, command: string[]) => Promise<void>):
 }
 
 async function run(raw: RawRunOptions, command: string[]): Promise<void> {
-  const config = toRunConfig(raw, command, process.cwd());
+  const config = toRunConfig(raw, command, process.cwd(), rawArgvTail(command.length));
   const facts = probeHost(config);
   if (!config.qemu) {
     await runOnHost(config, facts);

@@ -81,6 +81,8 @@ export interface RunConfig {
   readonly limits: Limits | undefined;
   /** the command and its arguments, exactly as given (empty: the rootfs's shell) */
   readonly command: readonly string[];
+  /** the same as bytes, exactly as the kernel passed them (they may not be UTF-8) */
+  readonly commandBytes: readonly Buffer[];
 }
 
 export const DEFAULT_CPUS = 1;
@@ -193,7 +195,18 @@ function parseName(text: string): string {
   return text;
 }
 
-export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd: string): RunConfig {
+/** The command's bytes: `raw` where it is the same words as `command` (commander's), else UTF-8. */
+function commandBytes(command: readonly string[], raw: readonly Buffer[] | undefined): Buffer[] {
+  const same = raw?.length === command.length && raw.every((b, i) => b.toString() === command[i]);
+  return same ? [...raw] : command.map((word) => Buffer.from(word));
+}
+
+export function toRunConfig(
+  raw: RawRunOptions,
+  command: readonly string[],
+  cwd: string,
+  rawCommand?: readonly Buffer[],
+): RunConfig {
   let arch: ArchName | undefined;
   if (raw.arch !== undefined) {
     arch = lookupArch(raw.arch);
@@ -233,5 +246,6 @@ export function toRunConfig(raw: RawRunOptions, command: readonly string[], cwd:
     append: raw.append === undefined ? [] : parseAppend(raw.append),
     limits: parseLimits(raw),
     command: [...command],
+    commandBytes: commandBytes(command, rawCommand),
   };
 }

@@ -81,7 +81,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     reuse: config.tempdir !== undefined,
     keep: config.keep,
     notices,
-    files: { args: argsFile(config.command.length > 0 ? config.command : ["/bin/sh"]), binds: hostBindsFile(config) },
+    files: { args: argsFile(config.commandBytes), binds: hostBindsFile(config) },
     file: CHAIN_FILE,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
     args: [...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? []), ...entry],

@@ -206,7 +206,6 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
     source: b.source,
     kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
   }));
-  const command = config.command.length > 0 ? config.command : ["/bin/sh"];
   const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
   const prepare = prepareChain(
     config,
@@ -232,7 +231,7 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
         stdio,
         stdio === "tty" ? facts.ttySize : undefined,
       ),
-      args: argsFile(command),
+      args: argsFile(config.commandBytes),
       binds: bindsFile(config),
     },
     binds,

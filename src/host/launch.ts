@@ -23,10 +23,10 @@ export interface LaunchDeps {
   readonly say: (line: string) => void;
 }
 
-/** The status the guest reported, or 255 when it reported none (panic, killed, escape). */
-async function guestStatus(tmpdir: string): Promise<number> {
+/** The status the guest reported, or undefined when it reported none (panic, killed, escape). */
+async function guestStatus(tmpdir: string): Promise<number | undefined> {
   const text = await readFile(join(tmpdir, SHARE_FILES.status), "utf8").catch(() => "");
-  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : EXIT.guestDied;
+  return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -34,6 +34,7 @@ const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
 async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
   let signalled: NodeJS.Signals | undefined;
+  const seen = { escaped: false };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     signalled ??= signal;
@@ -69,6 +70,7 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
       // Leaving raw mode restores the terminal as it was.
       await deps.runner.run("stty", ["-opost"], { stdio: ["inherit", "inherit", "inherit"] });
       void bridge.escaped.then(() => {
+        seen.escaped = true;
         deps.say(`\r\ntsminc: ${ESCAPE_HELP}: killing the VM`);
         pty.kill("SIGKILL");
       });
@@ -85,7 +87,15 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
     deps.say(timeoutMessage(plan.timeoutSec));
     return EXIT.timedOut;
   }
-  return guestStatus(plan.tmpdir);
+  const status = await guestStatus(plan.tmpdir);
+  if (status !== undefined) return status;
+  if (!seen.escaped) {
+    deps.say(
+      "tsminc: the VM stopped without reporting the command's status (a kernel panic, its init died, or qemu was killed)",
+    );
+    deps.say("tsminc: hint: run with --debug to see the kernel's messages");
+  }
+  return EXIT.guestDied;
 }
 
 export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
