@@ -152,8 +152,10 @@ mount_filesystems() {
 	mount_dev
 }
 
+# Through /proc, not hostname(1): busybox's rejects names the kernel takes (tsminc passes any bytes
+# but NUL and newline), and a name not set must never leave the host's in place silently.
 set_hostname() {
-	[ -z "$NAME" ] || hostname "$NAME"
+	[ -z "$NAME" ] || printf '%s' "$NAME" >/proc/sys/kernel/hostname || die "cannot set the hostname"
 }
 
 bring_up_loopback() {
@@ -262,7 +264,20 @@ run_command() {
 	exit
 }
 
+# Descriptors the caller left open without close-on-exec (a parent's pipe, say) must not reach the
+# container: only stdin, stdout and stderr go on. The names come from the kernel: digits only.
+close_stray_fds() {
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		case "$fd" in
+		0 | 1 | 2 | *[!0-9]*) ;;
+		*) eval "exec $fd>&-" ;;
+		esac
+	done
+}
+
 inside() {
+	phase close_stray_fds
 	phase mount_filesystems
 	phase set_hostname
 	phase bring_up_loopback

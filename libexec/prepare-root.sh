@@ -17,8 +17,10 @@ if [ "$direct" = 1 ]; then
 	mount --bind "$rootfs" "$tmp/root"
 else
 	# The rootfs is bound to a path of ours first: overlay's option string cannot carry every path.
+	# Relative paths, from inside the tmpdir: the options show in the container's /proc/self/mountinfo,
+	# and must not tell it where on the host its tmpdir is.
 	mount --bind -o ro "$rootfs" "$tmp/lower"
-	mount -t overlay -o "lowerdir=$tmp/lower,upperdir=$tmp/storage,workdir=$tmp/work" overlay "$tmp/root"
+	(cd "$tmp" && mount -t overlay -o lowerdir=lower,upperdir=storage,workdir=work overlay root)
 fi
 
 i=0

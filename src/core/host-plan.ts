@@ -19,6 +19,8 @@ export interface HostPlan {
   /** cgroups for --mem-limit, --cpu-limit, --pid-max: the whole container runs in them */
   readonly cgroup: CgroupPlan | undefined;
   readonly timeoutSec: number | undefined;
+  /** stdin is a terminal: its Ctrl-C reaches the container directly, so tsminc leaves SIGINT to it */
+  readonly terminal: boolean;
 }
 
 /** SOURCE (a host path) and TARGET per bind, each ended by a NUL. */
@@ -87,5 +89,6 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     args: [...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? []), ...entry],
     cgroup,
     timeoutSec: config.timeoutSec,
+    terminal: facts.stdinTty,
   };
 }

@@ -38,6 +38,11 @@ export async function extractTarball(file: string, dest: string): Promise<void> 
     const r = await execa("tar", ["-xf", file, "--strip-components=1", "--no-same-owner", "-C", tmp], {
       reject: false,
     });
+    if (r.exitCode !== 0 && r.stderr.includes("No space left on device")) {
+      throw new MincError("source", `cannot unpack ${file}: no space left on device under ${dirname(dest)}`, {
+        hint: "free some space there, or set TSMINC_CACHE to a folder on a bigger filesystem (a kernel tree takes 1.5 GB)",
+      });
+    }
     if (r.exitCode !== 0) {
       throw new MincError("source", `cannot unpack ${file}: ${r.stderr.trim().split("\n").at(-1) ?? ""}`, {
         hint: "the tarball is damaged; delete it from the cache and run again",

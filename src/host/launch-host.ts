@@ -1,6 +1,7 @@
 // Runs a planned host-mode container: fills the tmpdir, runs the entry chain on this process's own
-// stdio, and cleans up, always. Like a shell with a foreground job, tsminc lets the terminal's Ctrl-C
-// and Ctrl-\ go to the container; SIGTERM and SIGHUP end the container's whole pid namespace.
+// stdio, and cleans up, always. On a terminal, like a shell with a foreground job, tsminc lets Ctrl-C
+// and Ctrl-\ go to the container (it gets them from the terminal itself); otherwise SIGINT and
+// SIGQUIT end the container as SIGTERM and SIGHUP always do, with its whole pid namespace.
 import { constants } from "node:os";
 import type { HostPlan } from "../core/host-plan.js";
 import { EXIT, timeoutMessage } from "../core/exit-status.js";
@@ -15,7 +16,7 @@ export interface HostLaunchDeps {
   readonly say: (line: string) => void;
 }
 
-const IGNORED = ["SIGINT", "SIGQUIT"] as const;
+const TERMINAL = ["SIGINT", "SIGQUIT"] as const;
 const ENDING = ["SIGTERM", "SIGHUP"] as const;
 
 export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaunchDeps): Promise<number> {
@@ -30,8 +31,10 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
       signalled ??= signal;
       child.kill("SIGKILL");
     };
-    for (const s of IGNORED) process.on(s, ignore);
-    for (const s of ENDING) process.on(s, end);
+    const ignored = plan.terminal ? TERMINAL : [];
+    const ending = plan.terminal ? ENDING : [...ENDING, ...TERMINAL];
+    for (const s of ignored) process.on(s, ignore);
+    for (const s of ending) process.on(s, end);
     const timer = deadline(plan.timeoutSec, () => {
       child.kill("SIGKILL");
     });
@@ -45,8 +48,8 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
       return exitCode;
     } finally {
       timer.clear();
-      for (const s of IGNORED) process.off(s, ignore);
-      for (const s of ENDING) process.off(s, end);
+      for (const s of ignored) process.off(s, ignore);
+      for (const s of ending) process.off(s, end);
     }
   } finally {
     if (plan.cgroup) await removeCgroups(plan.cgroup);

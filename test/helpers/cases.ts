@@ -73,3 +73,9 @@ export const RUN_CASES: readonly RunCase[] = [
     stdout: Buffer.from(HOSTILE_ARGS.map((a) => `${a}\0`).join("")),
   },
 ];
+
+/** The two ways to run a container, as tsminc flags: in an ermine VM and on the host. */
+export const MODES = [
+  ["--qemu", ["--qemu"]],
+  ["host", []],
+] as const;

@@ -1,4 +1,4 @@
-// What a tsminc run may leave behind on the host, looked up for real: tmpdirs, mounts, qemu processes, cgroups.
+// What a tsminc run may leave behind on the host, looked up for real: tmpdirs, mounts, processes, cgroups.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CGROUP_PARENT } from "../../src/core/cgroup-plan.js";
@@ -9,7 +9,7 @@ const RUNTIME = "/run/tsminc";
 export interface Snapshot {
   readonly tmpdirs: readonly string[];
   readonly mounts: readonly string[];
-  readonly qemus: readonly string[];
+  readonly processes: readonly string[];
   readonly cgroups: readonly string[];
 }
 
@@ -27,13 +27,13 @@ function cgroups(): string[] {
   });
 }
 
-function qemuProcesses(): string[] {
+/** Every process working on one of our tmpdirs: qemu, or a host-mode chain (unshare, enter.sh). */
+function runProcesses(): string[] {
   const found: string[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      if ((cmdline[0] ?? "").includes("qemu-system") && cmdline.some((a) => a.includes(RUNTIME)))
-        found.push(`${pid} ${cmdline.join(" ")}`);
+      if (cmdline.some((a) => a.includes(`${RUNTIME}/tsminc-`))) found.push(`${pid} ${cmdline.join(" ")}`);
     } catch {
       // the process ended while we looked
     }
@@ -47,7 +47,7 @@ export function snapshot(): Snapshot {
     mounts: readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
       .filter((l) => l.includes(RUNTIME)),
-    qemus: qemuProcesses(),
+    processes: runProcesses(),
     cgroups: cgroups(),
   };
 }
@@ -58,7 +58,7 @@ export function leftSince(before: Snapshot): string[] {
   return [
     ...now.tmpdirs.filter((t) => !before.tmpdirs.includes(t)).map((t) => `tmpdir ${RUNTIME}/${t}`),
     ...now.mounts.filter((m) => !before.mounts.includes(m)).map((m) => `mount ${m}`),
-    ...now.qemus.filter((q) => !before.qemus.includes(q)).map((q) => `qemu ${q}`),
+    ...now.processes.filter((q) => !before.processes.includes(q)).map((q) => `process ${q}`),
     ...now.cgroups.filter((c) => !before.cgroups.includes(c)).map((c) => `cgroup ${c}`),
   ];
 }
