@@ -151,12 +151,6 @@ export function checkInputs(config: RunConfig, facts: HostFacts): void {
 }
 
 export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string): LaunchPlan {
-  if (config.nopriv) {
-    throw fail(
-      "--nopriv with --qemu is not available yet",
-      "drop --qemu (host mode runs with --nopriv), or run as root",
-    );
-  }
   checkInputs(config, facts);
   const { arch, notices } = chooseArch(config, facts);
   const found = facts.images[arch];

@@ -1,6 +1,6 @@
-// --nopriv DIR on the host, as a real non-root user made in setup: the container runs, its status
-// comes back, DIR is byte-identical afterwards although the container wrote into its root, and
-// nothing is left behind. Options that cannot apply say so in one line.
+// --nopriv DIR, on the host and with --qemu, as a real non-root user made in setup: the container
+// runs, its status comes back, DIR is byte-identical afterwards although the container wrote into
+// its root, and nothing is left behind. Options that cannot apply say so in one line.
 import assert from "node:assert/strict";
 import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
 import { execa } from "execa";
 import { breedAll } from "../helpers/cli.js";
-import { RUN_CASES } from "../helpers/cases.js";
+import { MODES, RUN_CASES } from "../helpers/cases.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
 import { asUserArgv, TSMINC, tsminc, type AsUser } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -68,38 +68,31 @@ const leftovers = (who: AsUser) => {
   return existsSync(dir) ? readdirSync(dir) : [];
 };
 
-for (const c of RUN_CASES) {
-  test(`nopriv: ${c.name}`, async (t) => {
+for (const [mode, flags] of MODES) {
+  for (const c of RUN_CASES) {
+    test(`nopriv ${mode}: ${c.name}`, async (t) => {
+      const who = ready(t);
+      if (who === undefined) return;
+      const r = await tsminc([...flags, "--nopriv", root, "--", ...c.command], c.input, who);
+      assert.equal(r.status, c.status, r.stderr);
+      if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
+      if (c.stderr) assert.match(r.stderr, c.stderr);
+      assert.deepEqual(leftovers(who), []);
+    });
+  }
+
+  test(`nopriv ${mode}: DIR is byte-identical after the container rewrote its root; inside, the user is root`, async (t) => {
     const who = ready(t);
     if (who === undefined) return;
-    const r = await tsminc(["--nopriv", root, "--", ...c.command], c.input, who);
-    assert.equal(r.status, c.status, r.stderr);
-    if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
-    if (c.stderr) assert.match(r.stderr, c.stderr);
+    const hash = treeHash(root);
+    const script = "id -u; echo x > /etc/passwd; rm /bin/ls; mkdir /new; chown 0:0 /new && echo chown-ok";
+    const r = await tsminc([...flags, "--nopriv", root, "sh", "-c", script], undefined, who);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "0\nchown-ok\n");
+    assert.equal(treeHash(root), hash);
     assert.deepEqual(leftovers(who), []);
   });
 }
-
-test("nopriv: DIR is byte-identical after the container rewrote its root; inside, the user is root", async (t) => {
-  const who = ready(t);
-  if (who === undefined) return;
-  const hash = treeHash(root);
-  const r = await tsminc(
-    [
-      "--nopriv",
-      root,
-      "sh",
-      "-c",
-      "id -u; echo x > /etc/passwd; rm /bin/ls; mkdir /new; chown 0:0 /new && echo chown-ok",
-    ],
-    undefined,
-    who,
-  );
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.toString(), "0\nchown-ok\n");
-  assert.equal(treeHash(root), hash);
-  assert.deepEqual(leftovers(who), []);
-});
 
 const refusals: { name: string; args: (dir: string) => string[]; message: RegExp; hint: RegExp }[] = [
   { name: "a user without --nopriv", args: (dir) => ["-r", dir, "true"], message: /needs root/, hint: /--nopriv DIR/ },
@@ -116,10 +109,10 @@ const refusals: { name: string; args: (dir: string) => string[]; message: RegExp
     hint: /drop --usedev/,
   },
   {
-    name: "--qemu with --nopriv",
-    args: (dir) => ["--qemu", "--nopriv", dir, "true"],
-    message: /--nopriv with --qemu is not available yet/,
-    hint: /drop --qemu/,
+    name: "limits with --nopriv",
+    args: (dir) => ["--nopriv", dir, "--mem-limit", "64M", "true"],
+    message: /--mem-limit, --cpu-limit and --pid-max need root/,
+    hint: /systemd-run --user/,
   },
 ];
 
