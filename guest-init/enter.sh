@@ -22,6 +22,7 @@
 #   --nopriv           running as a user namespace's root: device nodes are bound from the caller's
 #                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
 #   --no-init          the command replaces this shell as the namespace's PID 1 (no init)
+#   --host-unshare P   util-linux unshare (--stdio inherit: on the host)
 #   --debug            trace every step on stderr
 set -u
 
@@ -42,6 +43,7 @@ BUSYBOX_PATH=/bin/busybox
 NET=""
 NOPRIV=0
 INIT=1
+HOST_UNSHARE=unshare
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -318,6 +320,7 @@ parse_options() {
 		--net) NET=-n && shift ;;
 		--nopriv) NOPRIV=1 && shift ;;
 		--no-init) INIT=0 && shift ;;
+		--host-unshare) HOST_UNSHARE=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;
@@ -341,7 +344,8 @@ else
 	# $NET is empty or -n: one word, or none.
 	tty) exec unshare -m -u -i -p -f $NET -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
 	ports) exec unshare -m -u -i -p -f $NET -- setsid "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
-	# On the host: util-linux unshare, whose --kill-child ends the whole pid namespace with it.
-	*) exec unshare -m -u -i -p -f $NET --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	# On the host: util-linux unshare (its path from tsminc: busybox's applet would win over PATH),
+	# whose --kill-child ends the whole pid namespace with it.
+	*) exec "$HOST_UNSHARE" -m -u -i -p -f $NET --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
 	esac
 fi

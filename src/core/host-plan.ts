@@ -73,6 +73,8 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     busybox,
     "--capsh",
     `${image.dir}/capsh`,
+    "--host-unshare",
+    facts.hostUnshare,
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...entryOptions(config),
     `${tmpdir}/root`,

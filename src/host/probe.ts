@@ -129,6 +129,7 @@ export function probeHost(config: RunConfig): HostFacts {
     prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
     enterScript: join(guestInitDir, "enter.sh"),
     guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
+    hostUnshare: config.qemu ? "unshare" : (which("unshare") ?? "unshare"),
     cgroups: config.limits === undefined ? undefined : probeCgroups(),
   };
 }

@@ -24,6 +24,7 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   prepareScript: "/pkg/libexec/prepare-root.sh",
   enterScript: "/pkg/guest-init/enter.sh",
   guestInit: "g1",
+  hostUnshare: "/usr/bin/unshare",
   cgroups: { v2: { mount: "/sys/fs/cgroup", controllers: ["cpu", "memory", "pids"] }, v1: {} },
   ...over,
 });

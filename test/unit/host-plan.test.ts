@@ -42,6 +42,8 @@ test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by
     "/img/x86_64/busybox",
     "--capsh",
     "/img/x86_64/capsh",
+    "--host-unshare",
+    "/usr/bin/unshare",
     "--binds",
     "/run/tsminc/tsminc-T/binds.list",
     "--name",
