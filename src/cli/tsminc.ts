@@ -9,6 +9,7 @@ import { planLaunch, type HostFacts } from "../core/launch-plan.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { probeHost, runtimeDir } from "../host/probe.js";
 import { rawArgvTail } from "../host/raw-argv.js";
+import { trapRunSignals } from "../host/signals.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
@@ -37,6 +38,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
+  const trap = trapRunSignals(true, false);
   const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
   const plan = planLaunch(config, facts, tmpdir);
   const { launchQemu } = await import("../host/launch.js");
@@ -45,6 +47,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
     pty: plan.stdio === "tty" ? (await import("../host/pty.js")).nodePtySpawner : noPty,
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
     say: (line) => process.stderr.write(`${line}\n`),
+    trap,
   });
 }
 
@@ -55,12 +58,14 @@ async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
+  const trap = trapRunSignals(false, draft.terminal);
   const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
   // Loaded only now: start-up time counts, and each mode needs its own code only.
   const { launchHost } = await import("../host/launch-host.js");
   process.exitCode = await launchHost(planHost(config, facts, tmpdir), config.rootdir, {
     runner: spawnRunner,
     say: (line) => process.stderr.write(`${line}\n`),
+    trap,
   });
 }
 

@@ -9,6 +9,7 @@ import { SHARE_FILES } from "../core/run-script.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { applyCgroups, removeCgroups } from "./cgroup.js";
 import { deadline } from "./deadline.js";
+import type { SignalTrap } from "./signals.js";
 import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
@@ -21,6 +22,8 @@ export interface LaunchDeps {
   readonly stdio: Stdio;
   /** one line for the user (stderr) */
   readonly say: (line: string) => void;
+  /** set by the caller before the tmpdir was made (see trapRunSignals) */
+  readonly trap: SignalTrap;
 }
 
 /** The status the guest reported, or undefined when it reported none (panic, killed, escape). */
@@ -29,18 +32,10 @@ async function guestStatus(tmpdir: string): Promise<number | undefined> {
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
 }
 
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
-async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
-  let signalled: NodeJS.Signals | undefined;
+async function runVm(plan: LaunchPlan, deps: LaunchDeps, trap: SignalTrap): Promise<number> {
   const seen = { escaped: false };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalled ??= signal;
-    stop("SIGTERM");
-  };
-  for (const s of SIGNALS) process.on(s, onSignal);
   const timer = deadline(plan.timeoutSec, () => {
     stop("SIGKILL");
   });
@@ -54,6 +49,9 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
       stop = (signal) => {
         child.kill(signal);
       };
+      trap.onSignal(() => {
+        stop("SIGTERM");
+      });
       await child.done;
       await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
       bridge.close();
@@ -65,6 +63,9 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
       stop = (signal) => {
         pty.kill(signal);
       };
+      trap.onSignal(() => {
+        stop("SIGTERM");
+      });
       const bridge = bridgeTerminal(pty, control);
       // Raw mode as libuv sets it still turns "\n" into "\r\n"; the guest's tty did that already.
       // Leaving raw mode restores the terminal as it was.
@@ -80,8 +81,8 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
     }
   } finally {
     timer.clear();
-    for (const s of SIGNALS) process.off(s, onSignal);
   }
+  const signalled = trap.first();
   if (signalled !== undefined) return 128 + constants.signals[signalled];
   if (timer.expired() && plan.timeoutSec !== undefined) {
     deps.say(timeoutMessage(plan.timeoutSec));
@@ -99,10 +100,11 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps): Promise<number> {
 }
 
 export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
+  const { trap } = deps;
   try {
     await fillTmpdir(plan);
     if (plan.cgroup) await applyCgroups(plan.cgroup);
-    return await runVm(plan, deps);
+    return await runVm(plan, deps, trap);
   } finally {
     if (plan.cgroup) await removeCgroups(plan.cgroup);
     if (plan.keep) {
