@@ -61,6 +61,9 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
       hint: "add --qemu, or drop --append",
     });
   }
+  if (facts.hostUnshare === undefined) {
+    throw new MincError("missing-tool", "util-linux unshare is not on PATH", { hint: "apt-get install util-linux" });
+  }
   const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
   const busybox = `${image.dir}/busybox`;
   const entry = [

@@ -48,8 +48,8 @@ export interface HostFacts {
   readonly enterScript: string;
   /** the fingerprint of this package's guest-init/ (qemu mode) */
   readonly guestInit: string;
-  /** util-linux unshare (host mode); "unshare" when it is not on PATH, and then the chain fails on it */
-  readonly hostUnshare: string;
+  /** util-linux unshare on PATH (probed for host mode only) */
+  readonly hostUnshare: string | undefined;
   /** the cgroup hierarchies, probed only when a limit is asked for */
   readonly cgroups: CgroupFacts | undefined;
 }

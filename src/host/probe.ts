@@ -129,7 +129,7 @@ export function probeHost(config: RunConfig): HostFacts {
     prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
     enterScript: join(guestInitDir, "enter.sh"),
     guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
-    hostUnshare: config.qemu ? "unshare" : (which("unshare") ?? "unshare"),
+    hostUnshare: config.qemu ? undefined : which("unshare"),
     cgroups: config.limits === undefined ? undefined : probeCgroups(),
   };
 }

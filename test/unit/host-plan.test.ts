@@ -72,6 +72,7 @@ test("refused: a foreign rootfs without a VM, no image for its busybox, not root
   refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
   refused({ append: "quiet" }, {}, /--append is for the VM's kernel/, /--qemu/);
+  refused({}, { hostUnshare: undefined }, /util-linux unshare is not on PATH/, /apt-get install util-linux/);
   refused(
     { memLimit: "32M" },
     { cgroups: { v2: undefined, v1: {} } },
