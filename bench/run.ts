@@ -1,6 +1,7 @@
 // npm run bench: every case N times, interleaved (A B C A B C ...) so machine drift cancels, then a
 // table of median/min/max and each case's ratio to its floor, plus a JSON file of every sample.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -137,6 +138,24 @@ function mincsStyle(): Case {
   };
 }
 
+/** A bundle made by `runc spec`, pointed at the rootfs (read-only) and running `true` without a terminal. */
+function runcBundle(root: string): string {
+  const bundle = mkdtempSync(join(tmpdir(), "tsminc-bench-runc-"));
+  execFileSync("runc", ["spec"], { cwd: bundle });
+  const spec = JSON.parse(readFileSync(join(bundle, "config.json"), "utf8")) as {
+    root: { path: string; readonly: boolean };
+    process: { args: string[]; terminal: boolean };
+  };
+  spec.root = { path: root, readonly: true };
+  spec.process.args = ["true"];
+  spec.process.terminal = false;
+  writeFileSync(join(bundle, "config.json"), JSON.stringify(spec));
+  process.on("exit", () => {
+    rmSync(bundle, { recursive: true, force: true });
+  });
+  return bundle;
+}
+
 function hostCases(root: string): Case[] {
   const cases: Case[] = [
     { name: "host: node -e 0", run: () => timed([process.execPath, "-e", "0"]) },
@@ -153,6 +172,14 @@ function hostCases(root: string): Case[] {
       run: () => timed(["bwrap", "--bind", root, "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "true"]),
     });
   else process.stderr.write("bench: no bwrap case: bwrap is not installed (apt-get install bubblewrap)\n");
+  if (which("runc")) {
+    const bundle = runcBundle(root);
+    let n = 0;
+    cases.push({
+      name: "host: runc (runc spec bundle)",
+      run: () => timed(["runc", "run", "--bundle", bundle, `bench-${process.pid}-${n++}`]),
+    });
+  } else process.stderr.write("bench: no runc case: runc is not installed (apt-get install runc)\n");
   return cases;
 }
 
