@@ -1,5 +1,11 @@
-// --timeout: calls `expire` once the seconds are up, and remembers that it did.
+// --timeout: calls `expire` once the seconds are up, and remembers that it did; and the status of a
+// run that tsminc itself stopped (a signal, or the deadline).
+import { constants } from "node:os";
+import { EXIT, timeoutMessage } from "../core/exit-status.js";
+import type { SignalTrap } from "./signals.js";
+
 export interface Deadline {
+  readonly seconds: number | undefined;
   readonly expired: () => boolean;
   readonly clear: () => void;
 }
@@ -14,9 +20,21 @@ export function deadline(seconds: number | undefined, expire: () => void): Deadl
           expire();
         }, seconds * 1000);
   return {
+    seconds,
     expired: () => expired,
     clear: () => {
       clearTimeout(timer);
     },
   };
+}
+
+/** 128+n after signal n, 124 (said in one line) after the deadline; undefined when the run ended by itself. */
+export function stoppedStatus(trap: SignalTrap, timer: Deadline, say: (line: string) => void): number | undefined {
+  const signalled = trap.first();
+  if (signalled !== undefined) return 128 + constants.signals[signalled];
+  if (timer.expired() && timer.seconds !== undefined) {
+    say(timeoutMessage(timer.seconds));
+    return EXIT.timedOut;
+  }
+  return undefined;
 }

@@ -1,10 +1,10 @@
 // tsminc gc: removes what runs killed outright (SIGKILL, a crash) left behind: tmpdirs whose owner is
 // gone (see owner.ts), and our cgroups with no process in them.
-import { readdir, readFile, rmdir } from "node:fs/promises";
+import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CGROUP_PARENT, type CgroupFacts } from "../core/cgroup-plan.js";
 import { cgroupEmpty } from "./cgroup.js";
-import { deadOwner, OWNER_FILE } from "./owner.js";
+import { ownerOf } from "./owner.js";
 import { removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
 
 /** Cleans up; returns one line per thing removed. */
@@ -13,8 +13,9 @@ export async function collectGarbage(runtimeDir: string, cgroups: CgroupFacts): 
   const names = await readdir(runtimeDir).catch(() => []);
   for (const name of names.filter((n) => n.startsWith("tsminc-"))) {
     const dir = join(runtimeDir, name);
-    const owner = await deadOwner(dir);
-    if (owner === undefined) continue;
+    const found = await ownerOf(dir);
+    if (found === undefined || found.alive) continue;
+    const { owner } = found;
     if (owner.keep) {
       await trimKeptTmpdir(dir);
       done.push(`trimmed kept tmpdir ${dir} (its run, pid ${owner.pid}, was killed)`);
@@ -30,12 +31,7 @@ export async function collectGarbage(runtimeDir: string, cgroups: CgroupFacts): 
       const dir = join(parent, entry.name);
       if (!entry.isDirectory() || !(await cgroupEmpty(dir))) continue;
       // A run that is starting has its tmpdir (with a live owner) before its cgroup.
-      const tmpdir = join(runtimeDir, entry.name);
-      const live = await readFile(join(tmpdir, OWNER_FILE), "utf8").then(
-        async () => (await deadOwner(tmpdir)) === undefined,
-        () => false,
-      );
-      if (live) continue;
+      if ((await ownerOf(join(runtimeDir, entry.name)))?.alive) continue;
       await rmdir(dir).then(
         () => done.push(`removed cgroup ${dir}`),
         () => undefined,

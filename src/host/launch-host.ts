@@ -1,12 +1,10 @@
 // Runs a planned host-mode container: fills the tmpdir, runs the entry chain on this process's own
 // stdio, and cleans up, always. The signals that end a run (see signals.ts) end the container's whole
 // pid namespace; on a terminal Ctrl-C and Ctrl-\ are the container's own, as for a foreground job.
-import { constants } from "node:os";
 import type { HostPlan } from "../core/host-plan.js";
-import { EXIT, timeoutMessage } from "../core/exit-status.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { applyCgroups, removeCgroups } from "./cgroup.js";
-import { deadline } from "./deadline.js";
+import { deadline, stoppedStatus } from "./deadline.js";
 import type { SignalTrap } from "./signals.js";
 import type { Runner } from "./runner.js";
 import { fillHostTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
@@ -33,13 +31,7 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
     });
     try {
       const { exitCode } = await child.done;
-      const signalled = trap.first();
-      if (signalled !== undefined) return 128 + constants.signals[signalled];
-      if (timer.expired() && plan.timeoutSec !== undefined) {
-        deps.say(timeoutMessage(plan.timeoutSec));
-        return EXIT.timedOut;
-      }
-      return exitCode;
+      return stoppedStatus(trap, timer, deps.say) ?? exitCode;
     } finally {
       timer.clear();
     }

@@ -2,13 +2,12 @@
 // bridges stdio, forwards signals, reads the status the guest left, and cleans up, always.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { constants } from "node:os";
 import type { LaunchPlan } from "../core/launch-plan.js";
-import { EXIT, timeoutMessage } from "../core/exit-status.js";
+import { EXIT } from "../core/exit-status.js";
 import { SHARE_FILES } from "../core/run-script.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { applyCgroups, removeCgroups } from "./cgroup.js";
-import { deadline } from "./deadline.js";
+import { deadline, stoppedStatus } from "./deadline.js";
 import type { SignalTrap } from "./signals.js";
 import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
@@ -82,12 +81,8 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps, trap: SignalTrap): Prom
   } finally {
     timer.clear();
   }
-  const signalled = trap.first();
-  if (signalled !== undefined) return 128 + constants.signals[signalled];
-  if (timer.expired() && plan.timeoutSec !== undefined) {
-    deps.say(timeoutMessage(plan.timeoutSec));
-    return EXIT.timedOut;
-  }
+  const stopped = stoppedStatus(trap, timer, deps.say);
+  if (stopped !== undefined) return stopped;
   const status = await guestStatus(plan.tmpdir);
   if (status !== undefined) return status;
   if (!seen.escaped) {

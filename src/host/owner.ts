@@ -28,13 +28,12 @@ export async function writeOwner(tmpdir: string, keep: boolean): Promise<void> {
   await writeFile(join(tmpdir, OWNER_FILE), JSON.stringify(owner));
 }
 
-/** The owner of a tmpdir, when it names one that is no longer running. */
-export async function deadOwner(tmpdir: string): Promise<Owner | undefined> {
-  let owner: Owner;
+/** A tmpdir's owner and whether it still runs; undefined without an owner file (kept with -k, or being made). */
+export async function ownerOf(tmpdir: string): Promise<{ owner: Owner; alive: boolean } | undefined> {
   try {
-    owner = JSON.parse(await readFile(join(tmpdir, OWNER_FILE), "utf8")) as Owner;
+    const owner = JSON.parse(await readFile(join(tmpdir, OWNER_FILE), "utf8")) as Owner;
+    return { owner, alive: startTime(owner.pid) === owner.start };
   } catch {
-    return undefined; // kept (-k) tmpdirs have no owner, and one being made has none yet
+    return undefined;
   }
-  return startTime(owner.pid) === owner.start ? undefined : owner;
 }
