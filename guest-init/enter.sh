@@ -23,6 +23,8 @@
 #                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
 #   --no-init          the command replaces this shell as the namespace's PID 1 (no init)
 #   --host-unshare P   util-linux unshare (--stdio inherit: on the host)
+#   --interpreter P    the qemu-user binary the host's binfmt_misc looks up by path for the rootfs's
+#                      foreign arch: bound read-only at the same path inside the container
 #   --debug            trace every step on stderr
 set -u
 
@@ -44,6 +46,7 @@ NET=""
 NOPRIV=0
 INIT=1
 HOST_UNSHARE=unshare
+INTERPRETER=""
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -187,6 +190,18 @@ bind_mounts() {
 	done <"$OLD$BINDS"
 }
 
+# A binfmt_misc handler without the F flag makes the kernel open its interpreter by path, in the
+# container's root, at each exec of a foreign program: it must be there, and never writable.
+bind_interpreter() {
+	[ -n "$INTERPRETER" ] || return 0
+	if [ ! -e "$INTERPRETER" ]; then
+		"$BUSYBOX" mkdir -p "$("$BUSYBOX" dirname "$INTERPRETER")" || die "cannot make $INTERPRETER in the rootfs"
+		: >"$INTERPRETER" || die "cannot make $INTERPRETER in the rootfs"
+	fi
+	"$BUSYBOX" mount --bind "$OLD$INTERPRETER" "$INTERPRETER" || die "cannot bind $INTERPRETER"
+	"$BUSYBOX" mount -o remount,bind,ro "$INTERPRETER" || die "cannot make $INTERPRETER read-only"
+}
+
 detach_old_root() {
 	"$BUSYBOX" umount -l "$OLD" || die "cannot detach the old root"
 }
@@ -229,7 +244,7 @@ run_command() {
 	exec 8<&-
 	eval "set -- $refs"
 	[ "$#" -gt 0 ] || set -- /bin/sh
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV INTERPRETER
 	PATH=$CONTAINER_PATH
 	export PATH
 	path=$(find_program "$1") || {
@@ -298,6 +313,7 @@ inside() {
 	fi
 	phase pivot
 	phase bind_mounts
+	phase bind_interpreter
 	phase detach_old_root
 	run_command
 }
@@ -321,6 +337,7 @@ parse_options() {
 		--nopriv) NOPRIV=1 && shift ;;
 		--no-init) INIT=0 && shift ;;
 		--host-unshare) HOST_UNSHARE=$2 && shift 2 ;;
+		--interpreter) INTERPRETER=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;

@@ -38,7 +38,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "nopriv", value: "dir", key: "nopriv", help: "run as yourself, not root: DIR is the rootfs, left untouched" },
   { long: "pivot", key: "pivot", help: "accepted for MINCS compatibility: ermine always uses pivot_root" },
   { long: "qemu", key: "qemu", help: "run the container inside an ermine micro-VM (default: namespaces on the host)" },
-  { long: "arch", value: "arch", key: "arch", help: "the VM's architecture: x86_64, arm64, arm (default: the host's)" },
+  {
+    long: "arch",
+    value: "arch",
+    key: "arch",
+    help: "the rootfs's architecture: x86_64, arm64, arm (default: the rootfs's, else the host's)",
+  },
   { long: "cpus", value: "n", key: "cpus", help: "virtual CPUs of the VM (default: 1)" },
   { long: "mem", value: "size", key: "mem", help: "memory of the VM, e.g. 128M, 1G (default: 128M)" },
   { long: "accel", value: "accel", key: "accel", help: "auto (KVM when usable), kvm or tcg (default: auto)" },

@@ -30,3 +30,14 @@ export function elfArch(header: Uint8Array): ElfArch | undefined {
   const bits = header[4] === 2 ? "64-bit" : "32-bit";
   return { other: `${known?.name ?? `ELF machine ${machine}`} (${bits}${littleEndian ? "" : ", big-endian"})` };
 }
+
+/** The first 20 bytes of a little-endian executable (ET_EXEC) of `arch`: what binfmt_misc matches. */
+export function elfHeader(arch: ArchName): Buffer {
+  const entry = Object.entries(MACHINES).find(([, m]) => m.arch === arch);
+  const machine = Number(entry?.[0]);
+  const header = Buffer.alloc(20);
+  header.set([0x7f, 0x45, 0x4c, 0x46, entry?.[1].class ?? 2, 1, 1]);
+  header.writeUInt16LE(2, 16);
+  header.writeUInt16LE(machine, 18);
+  return header;
+}

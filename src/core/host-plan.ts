@@ -1,6 +1,8 @@
 // The plan of a run on the host (no --qemu): the same container entry as in the guest (enter.sh),
 // run with the ermine image's static busybox and capsh, in a private mount namespace. Pure.
 import type { RunConfig } from "../config/run-config.js";
+import type { ArchName } from "./arch.js";
+import { BINFMT_DIR, binfmtFor } from "./binfmt.js";
 import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
@@ -28,21 +30,55 @@ function hostBindsFile(config: RunConfig): Buffer {
   return Buffer.concat(config.binds.map((b) => Buffer.from(`${b.source}\0${b.target}\0`)));
 }
 
+/**
+ * How the host runs programs of a foreign `arch`: through the binfmt_misc handler for its ELF
+ * executables (qemu-user). Returns the interpreter to make visible inside the root, or undefined when
+ * the handler has the F flag (the kernel opened it at registration, so no path lookup happens).
+ */
+function foreignInterpreter(arch: ArchName, facts: HostFacts): string | undefined {
+  const binfmt = facts.binfmt;
+  const orVm = "or add --qemu to run it in a VM";
+  const needs = `running an ${arch} rootfs on this ${facts.hostArch ?? "unknown"} host without a VM needs qemu-user through binfmt_misc`;
+  if (binfmt === undefined || !binfmt.mounted) {
+    throw new MincError("missing-tool", `${needs}, and binfmt_misc is not mounted`, {
+      hint: `mount -t binfmt_misc binfmt_misc ${BINFMT_DIR}, ${orVm}`,
+    });
+  }
+  if (!binfmt.enabled) {
+    throw new MincError("missing-tool", `${needs}, and binfmt_misc is disabled`, {
+      hint: `echo 1 > ${BINFMT_DIR}/status, ${orVm}`,
+    });
+  }
+  const entry = binfmtFor(arch, binfmt.entries);
+  if (entry === undefined) {
+    throw new MincError("missing-tool", `${needs}, and no binfmt_misc handler runs ${arch} programs`, {
+      hint: `apt-get install qemu-user-static binfmt-support, ${orVm}`,
+    });
+  }
+  if (entry.flags.includes("F")) return undefined;
+  if (binfmt.interpreterExists[entry.interpreter] !== true) {
+    throw new MincError(
+      "missing-tool",
+      `the binfmt_misc handler ${entry.name} for ${arch} names ${entry.interpreter}, which does not exist`,
+      { hint: `install it, or remove the handler: echo -1 > ${BINFMT_DIR}/${entry.name}` },
+    );
+  }
+  return entry.interpreter;
+}
+
 export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): HostPlan {
   checkInputs(config, facts);
   const { arch, notices } = chooseArch(config, facts);
-  if (arch !== facts.hostArch) {
-    throw new MincError("usage", `running an ${arch} rootfs on this ${facts.hostArch ?? "unknown"} host needs a VM`, {
-      hint: "add --qemu",
-    });
-  }
-  const image = facts.images[arch];
+  const interpreter = arch === facts.hostArch ? undefined : foreignInterpreter(arch, facts);
+  const hostArch = facts.hostArch ?? arch;
+  // The entry runs on the host, with the host's own ermine busybox, whatever the rootfs's arch.
+  const image = facts.images[hostArch];
   if (image === undefined) {
     throw new MincError(
       "image",
-      `host mode runs with the ermine image's busybox, and there is no ${arch} image in ${facts.imageDirs.join(" or ")}`,
+      `host mode runs with the ermine image's busybox, and there is no ${hostArch} image in ${facts.imageDirs.join(" or ")}`,
       {
-        hint: `run: tsermine breed --arch ${arch}`,
+        hint: `run: tsermine breed --arch ${hostArch}`,
       },
     );
   }
@@ -79,6 +115,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     "--host-unshare",
     facts.hostUnshare,
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
+    ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
     ...entryOptions(config),
     `${tmpdir}/root`,
     `${tmpdir}/args`,

@@ -2,6 +2,7 @@
 // mounts, qemu argv. Pure: every fact about the host arrives in HostFacts; nothing is touched.
 import type { RunConfig } from "../config/run-config.js";
 import { ARCHES, type ArchName } from "./arch.js";
+import type { BinfmtFacts } from "./binfmt.js";
 import { planRunCgroups, type CgroupFacts, type CgroupPlan } from "./cgroup-plan.js";
 import type { ElfArch } from "./elf.js";
 import { MincError } from "./errors.js";
@@ -52,6 +53,8 @@ export interface HostFacts {
   readonly hostUnshare: string | undefined;
   /** the cgroup hierarchies, probed only when a limit is asked for */
   readonly cgroups: CgroupFacts | undefined;
+  /** binfmt_misc, probed only for a host-mode run whose rootfs or --arch is not the host's arch */
+  readonly binfmt: BinfmtFacts | undefined;
 }
 
 export interface SocketPlan {

@@ -6,6 +6,7 @@ import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
 import { elfArch, type ElfArch } from "../core/elf.js";
 import type { HostFacts, ImageFacts } from "../core/launch-plan.js";
+import { probeBinfmt } from "./binfmt.js";
 import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
 import { guestInitHash } from "./guest-init-hash.js";
@@ -101,10 +102,13 @@ export function probeHost(config: RunConfig): HostFacts {
   }
   const rootKind = kindOf(config.rootdir);
   const uid = process.getuid?.() ?? -1;
+  const hostArch = archOfNode(process.arch);
+  const foundArch = rootKind === "dir" ? rootfsArch(config.rootdir) : undefined;
+  const wanted = config.arch ?? (foundArch !== undefined && "arch" in foundArch ? foundArch.arch : hostArch);
   return {
     uid,
     hostname: hostname(),
-    hostArch: archOfNode(process.arch),
+    hostArch,
     kvmProblem: Object.fromEntries(ARCH_NAMES.map((a) => [a, kvmUnusable(a, info)])) as Record<
       ArchName,
       string | undefined
@@ -114,7 +118,7 @@ export function probeHost(config: RunConfig): HostFacts {
     imageDirs: dirs,
     qemuBinaries: new Set(ARCH_NAMES.map((a) => ARCHES[a].qemuBinary).filter((q) => which(q) !== undefined)),
     rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
-    rootfsArch: rootKind === "dir" ? rootfsArch(config.rootdir) : undefined,
+    rootfsArch: foundArch,
     bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),
     tempdir:
       config.tempdir === undefined
@@ -131,5 +135,6 @@ export function probeHost(config: RunConfig): HostFacts {
     guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
     hostUnshare: config.qemu ? undefined : which("unshare"),
     cgroups: config.limits === undefined ? undefined : probeCgroups(),
+    binfmt: !config.qemu && wanted !== hostArch ? probeBinfmt() : undefined,
   };
 }

@@ -26,5 +26,6 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   guestInit: "g1",
   hostUnshare: "/usr/bin/unshare",
   cgroups: { v2: { mount: "/sys/fs/cgroup", controllers: ["cpu", "memory", "pids"] }, v1: {} },
+  binfmt: undefined,
   ...over,
 });

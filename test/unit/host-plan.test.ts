@@ -61,14 +61,14 @@ test("the arguments go NUL-separated into a file; no command means /bin/sh", () 
   assert.deepEqual(plan({}, {}, []).files.args, Buffer.from("/bin/sh\0"));
 });
 
-test("refused: a foreign rootfs without a VM, no image for its busybox, not root", () => {
+test("refused: no image for its busybox, not root, a foreign rootfs without binfmt_misc", () => {
   const refused = (raw: RawRunOptions, over: Partial<HostFacts>, message: RegExp, hint: RegExp) => {
     assert.throws(
       () => plan(raw, over),
       (err: unknown) => err instanceof MincError && message.test(err.message) && hint.test(err.hint ?? ""),
     );
   };
-  refused({}, { rootfsArch: { arch: "arm64" } }, /arm64 rootfs on this x86_64 host needs a VM/, /--qemu/);
+  refused({}, { rootfsArch: { arch: "arm64" } }, /arm64 rootfs on this x86_64 host without a VM/, /--qemu/);
   refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
   refused({ append: "quiet" }, {}, /--append is for the VM's kernel/, /--qemu/);
