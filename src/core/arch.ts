@@ -19,6 +19,8 @@ export interface ArchInfo {
   readonly libcPackage: string;
   /** Node's process.arch on a host of this arch (cross prefix is empty there) */
   readonly nodeArch: string;
+  /** Debian's name for the arch (dpkg, debootstrap --arch) */
+  readonly debianArch: string;
   /** what `uname -m` prints inside the guest */
   readonly unameMachine: string;
   /** qemu-system binary and the Debian package that ships it */
@@ -43,6 +45,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gccPackage: "gcc-x86-64-linux-gnu",
     libcPackage: "libc6-dev-amd64-cross",
     nodeArch: "x64",
+    debianArch: "amd64",
     unameMachine: "x86_64",
     qemuBinary: "qemu-system-x86_64",
     qemuPackage: "qemu-system-x86",
@@ -61,6 +64,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gccPackage: "gcc-aarch64-linux-gnu",
     libcPackage: "libc6-dev-arm64-cross",
     nodeArch: "arm64",
+    debianArch: "arm64",
     unameMachine: "aarch64",
     qemuBinary: "qemu-system-aarch64",
     qemuPackage: "qemu-system-arm",
@@ -78,6 +82,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     gccPackage: "gcc-arm-linux-gnueabihf",
     libcPackage: "libc6-dev-armhf-cross",
     nodeArch: "arm",
+    debianArch: "armhf",
     unameMachine: "armv7l",
     qemuBinary: "qemu-system-arm",
     qemuPackage: "qemu-system-arm",

@@ -6,7 +6,7 @@ import { ARCHES } from "../../src/core/arch.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs } from "../helpers/rootfs.js";
+import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
 import { tsminc } from "../helpers/tsminc.js";
 
 const roots: Record<string, string> = {};
@@ -56,5 +56,26 @@ test("a mismatched --arch and rootfs: one line, a hint, 125, nothing started", a
   assert.match(message ?? "", /rootfs \S+ is built for arm, not --arch x86_64/);
   assert.match(hint ?? "", /hint: drop --arch, or use --arch arm/);
   assert.deepEqual(rest, []);
+  assert.deepEqual(leftSince(before), []);
+});
+
+test("arm64: a Debian bookworm minbase (debootstrap, second stage through qemu-user) runs in the VM", async (t) => {
+  const debian = await debianRootfs("arm64");
+  if ("missing" in debian) {
+    process.stderr.write(`# skipped: no Debian arm64 rootfs: ${debian.missing}\n`);
+    t.skip(`no Debian arm64 rootfs: ${debian.missing}`);
+    return;
+  }
+  const before = snapshot();
+  const r = await tsminc([
+    "--qemu",
+    "-r",
+    debian.dir,
+    "sh",
+    "-c",
+    "uname -m; cat /etc/debian_version; dpkg --print-architecture",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.toString(), /^aarch64\n12\.\d+\narm64\n$/);
   assert.deepEqual(leftSince(before), []);
 });

@@ -11,7 +11,7 @@ import { probeBinfmt } from "../../src/host/binfmt.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs } from "../helpers/rootfs.js";
+import { binfmtMissing, busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
 import { treeHash } from "../helpers/tree-hash.js";
 import { tsminc } from "../helpers/tsminc.js";
 
@@ -24,12 +24,7 @@ before(async () => {
 
 /** Skips (saying what is missing) unless this host's binfmt_misc runs `arch` programs. */
 function needsBinfmt(t: TestContext, arch: ArchName): boolean {
-  const facts = probeBinfmt();
-  const missing = !facts.mounted
-    ? "binfmt_misc is not mounted"
-    : binfmtFor(arch, facts.entries) === undefined
-      ? `no binfmt_misc handler for ${arch} (apt-get install qemu-user-static; see scripts/install-deps.sh)`
-      : undefined;
+  const missing = binfmtMissing(arch);
   if (missing === undefined) return true;
   process.stderr.write(`# skipped: ${missing}\n`);
   t.skip(missing);
@@ -57,6 +52,27 @@ for (const arch of ["arm64", "arm"] as const) {
     });
   }
 }
+
+test("host mode: the Debian arm64 minbase runs cat /etc/debian_version, and stays untouched", async (t) => {
+  if (!needsBinfmt(t, "arm64")) return;
+  const debian = await debianRootfs("arm64");
+  if ("missing" in debian) {
+    process.stderr.write(`# skipped: no Debian arm64 rootfs: ${debian.missing}\n`);
+    t.skip(`no Debian arm64 rootfs: ${debian.missing}`);
+    return;
+  }
+  const hash = treeHash(debian.dir);
+  const r = await tsminc([
+    "-r",
+    debian.dir,
+    "sh",
+    "-c",
+    "cat /etc/debian_version; dpkg --print-architecture; rm -rf /etc",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.toString(), /^12\.\d+\narm64\n$/);
+  assert.equal(treeHash(debian.dir), hash);
+});
 
 test("host mode: a mismatched --arch and rootfs is one line, a hint, 125", async () => {
   const r = await tsminc(["--arch", "arm64", "-r", roots.arm ?? "", "true"]);

@@ -1,5 +1,5 @@
 // Test root filesystems, cached under ~/.cache/tsminc/rootfs: a busybox root made from the breeder's
-// own busybox, and a Debian minbase made by debootstrap.
+// own busybox, and a Debian minbase made by debootstrap (foreign arches through qemu-user).
 import {
   existsSync,
   mkdirSync,
@@ -13,10 +13,13 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
-import type { ArchName } from "../../src/core/arch.js";
+import { ARCHES, type ArchName } from "../../src/core/arch.js";
+import { binfmtFor } from "../../src/core/binfmt.js";
 import { findDebianMirror } from "../../src/core/apt-sources.js";
 import { cacheDir, defaultImagesDir } from "../../src/host/paths.js";
+import { probeBinfmt } from "../../src/host/binfmt.js";
 import { which } from "../../src/host/which.js";
+import { TSMINC } from "./tsminc.js";
 import type { TestContext } from "node:test";
 
 /** A root with /bin/busybox, a link per applet, /etc/passwd and the usual empty folders. */
@@ -45,12 +48,30 @@ export function busyboxRootfs(arch: ArchName): string {
   return dir;
 }
 
-/** Debian bookworm minbase for the host's arch, or the reason it cannot be made here. */
-export async function debianRootfs(): Promise<{ dir: string } | { missing: string }> {
-  const dir = join(cacheDir(), "rootfs", "debian-bookworm-minbase-amd64");
+/** Why this host cannot run `arch` programs without a VM, or undefined when binfmt_misc can. */
+export function binfmtMissing(arch: ArchName): string | undefined {
+  if (ARCHES[arch].nodeArch === process.arch) return undefined;
+  const facts = probeBinfmt();
+  if (!facts.mounted) return "binfmt_misc is not mounted (see scripts/install-deps.sh)";
+  if (binfmtFor(arch, facts.entries) === undefined)
+    return `no binfmt_misc handler for ${arch} (apt-get install qemu-user-static; see scripts/install-deps.sh)`;
+  return undefined;
+}
+
+/**
+ * Debian bookworm minbase for `arch`, or the reason it cannot be made here. A foreign arch gets
+ * debootstrap's first stage on the host and its second stage in a tsminc host-mode container on
+ * the tree itself (--direct), whose programs run through qemu-user.
+ */
+export async function debianRootfs(arch: ArchName = "x86_64"): Promise<{ dir: string } | { missing: string }> {
+  const { debianArch } = ARCHES[arch];
+  const dir = join(cacheDir(), "rootfs", `debian-bookworm-minbase-${debianArch}`);
   if (existsSync(join(dir, "etc/debian_version"))) return { dir };
   if (which("debootstrap") === undefined)
     return { missing: "debootstrap is not installed (apt-get install debootstrap)" };
+  const foreign = ARCHES[arch].nodeArch !== process.arch;
+  const noBinfmt = foreign ? binfmtMissing(arch) : undefined;
+  if (noBinfmt !== undefined) return { missing: noBinfmt };
   const sources = ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]
     .filter(existsSync)
     .map((f) => ({ name: f, text: readFileSync(f, "utf8") }));
@@ -58,11 +79,24 @@ export async function debianRootfs(): Promise<{ dir: string } | { missing: strin
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(cacheDir(), "rootfs"), { recursive: true });
-  const r = await execa("debootstrap", ["--variant=minbase", "bookworm", tmp, mirror.uri], {
-    reject: false,
-    all: true,
-  });
-  if (r.exitCode !== 0) throw new Error(`debootstrap failed:\n${r.all.split("\n").slice(-20).join("\n")}`);
+  const stage = async (file: string, args: readonly string[]) => {
+    const r = await execa(file, args, { reject: false, all: true, stdin: "ignore" });
+    if (r.exitCode !== 0) throw new Error(`${args.join(" ")} failed:\n${r.all.split("\n").slice(-20).join("\n")}`);
+  };
+  const first = ["--variant=minbase", `--arch=${debianArch}`, ...(foreign ? ["--foreign"] : [])];
+  await stage("debootstrap", [...first, "bookworm", tmp, mirror.uri]);
+  if (foreign) {
+    await stage(process.execPath, [
+      TSMINC,
+      "-D",
+      "--arch",
+      arch,
+      "-r",
+      tmp,
+      "/debootstrap/debootstrap",
+      "--second-stage",
+    ]);
+  }
   renameSync(tmp, dir);
   return { dir };
 }
