@@ -25,6 +25,7 @@
 #   --host-unshare P   util-linux unshare (--stdio inherit: on the host)
 #   --interpreter P    the qemu-user binary the host's binfmt_misc looks up by path for the rootfs's
 #                      foreign arch: bound read-only at the same path inside the container
+#   --term TERM        the container's TERM (it runs on the caller's terminal); else it has none
 #   --debug            trace every step on stderr
 set -u
 
@@ -47,6 +48,7 @@ NOPRIV=0
 INIT=1
 HOST_UNSHARE=unshare
 INTERPRETER=""
+TERM_NAME=""
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
 OLD=/dev/shm
 BUSYBOX=""
@@ -244,9 +246,15 @@ run_command() {
 	exec 8<&-
 	eval "set -- $refs"
 	[ "$#" -gt 0 ] || set -- /bin/sh
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV INTERPRETER
+	# The container's whole environment: PATH, HOME, and TERM on a terminal. The caller's (tokens,
+	# paths, the kernel's leftovers in the VM) stays out; the launcher starts this with nothing else.
+	unset OLDPWD
 	PATH=$CONTAINER_PATH
-	export PATH
+	HOME=/root
+	case "$USERSPEC" in "" | 0 | 0:*) ;; *) HOME=/ ;; esac
+	export PATH HOME
+	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
+	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL
 	path=$(find_program "$1") || {
 		echo "tsminc: $1: command not found" >&2
 		exit 127
@@ -338,6 +346,7 @@ parse_options() {
 		--no-init) INIT=0 && shift ;;
 		--host-unshare) HOST_UNSHARE=$2 && shift 2 ;;
 		--interpreter) INTERPRETER=$2 && shift 2 ;;
+		--term) TERM_NAME=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;

@@ -7,7 +7,7 @@ import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
 import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
-import { argsFile, entryOptions } from "./run-script.js";
+import { argsFile, CONTAINER_PATH, entryOptions, termOption } from "./run-script.js";
 
 export interface HostPlan {
   readonly tmpdir: string;
@@ -18,6 +18,8 @@ export interface HostPlan {
   /** what to spawn: setpriv (dies with tsminc) → unshare (private mounts) → prepare-root.sh → enter.sh */
   readonly file: string;
   readonly args: readonly string[];
+  /** the chain's whole environment: nothing of the caller's reaches the container */
+  readonly env: Readonly<Record<string, string>>;
   /** cgroups for --mem-limit, --cpu-limit, --pid-max: the whole container runs in them */
   readonly cgroup: CgroupPlan | undefined;
   readonly timeoutSec: number | undefined;
@@ -114,6 +116,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     `${image.dir}/capsh`,
     "--host-unshare",
     facts.hostUnshare,
+    ...termOption(facts.stdinTty, facts.term),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
     ...entryOptions(config),
@@ -129,6 +132,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     file: CHAIN_FILE,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
     args: [...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? []), ...entry],
+    env: { PATH: CONTAINER_PATH },
     cgroup,
     timeoutSec: config.timeoutSec,
     terminal: facts.stdinTty,

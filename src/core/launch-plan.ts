@@ -8,7 +8,7 @@ import type { ElfArch } from "./elf.js";
 import { MincError } from "./errors.js";
 import { CHAIN_FILE, prepareChain } from "./prepare-chain.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
-import { argsFile, bindsFile, runScript, type StdioMode } from "./run-script.js";
+import { argsFile, bindsFile, runScript, termOption, type StdioMode } from "./run-script.js";
 
 export interface ImageFacts {
   readonly dir: string;
@@ -40,6 +40,8 @@ export interface HostFacts {
   /** for -t: whether the folder is a kept tsminc tmpdir */
   readonly tempdir: "kept" | "other" | undefined;
   readonly stdinTty: boolean;
+  /** the caller's TERM: the container's too when it runs on the caller's terminal */
+  readonly term: string | undefined;
   readonly stdoutTty: boolean;
   readonly ttySize: { readonly rows: number; readonly cols: number } | undefined;
   /** where new tmpdirs go */
@@ -229,6 +231,7 @@ export function planLaunch(config: RunConfig, facts: HostFacts, tmpdir: string):
         { ...config, name: config.name ?? facts.hostname },
         stdio,
         stdio === "tty" ? facts.ttySize : undefined,
+        termOption(stdio === "tty", facts.term),
       ),
       args: argsFile(config.commandBytes),
       binds: bindsFile(config),

@@ -8,6 +8,9 @@ export const SHARE_FILES = { runSh: "run.sh", args: "args", binds: "binds.list",
 
 export type StdioMode = "tty" | "ports";
 
+/** The PATH the entry chain runs with on the host, and the container's (enter.sh sets the same). */
+export const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /** The command's arguments, each ended by a NUL: read back by enter.sh without any shell parsing. */
 export function argsFile(command: readonly Buffer[]): Buffer {
   const words = command.length > 0 ? command : [Buffer.from("/bin/sh")];
@@ -33,6 +36,11 @@ export function entryOptions(config: RunConfig): string[] {
   ];
 }
 
+/** enter.sh's --term: the caller's TERM, for a container on the caller's terminal only. */
+export function termOption(terminal: boolean, term: string | undefined): string[] {
+  return terminal && term !== undefined && term !== "" ? ["--term", term] : [];
+}
+
 /**
  * Above this size the guest reads the arguments from a copy in its own /tmp: enter.sh reads them a
  * byte at a time, and over 9p every byte is a round trip to qemu (115 s for 1 MB under TCG).
@@ -44,6 +52,7 @@ export function runScript(
   config: RunConfig,
   stdio: StdioMode,
   tty: { rows: number; cols: number } | undefined,
+  term: readonly string[] = [],
 ): string {
   const local = argsFile(config.commandBytes).length > LOCAL_ARGS_OVER;
   const words = [
@@ -51,6 +60,7 @@ export function runScript(
     "--stdio",
     stdio,
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
+    ...term,
     ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
     ...entryOptions(config),
     `${GUEST_SHARE}/root`,

@@ -21,7 +21,11 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
   try {
     await fillHostTmpdir(plan);
     if (plan.cgroup) await applyCgroups(plan.cgroup);
-    const child = deps.runner.spawn(plan.file, plan.args, { stdio: ["inherit", "inherit", "inherit"] });
+    const child = deps.runner.spawn(plan.file, plan.args, {
+      stdio: ["inherit", "inherit", "inherit"],
+      env: plan.env,
+      extendEnv: false,
+    });
     // The chain's first process is unshare's parent; killing it makes --kill-child end the pid namespace.
     trap.onSignal(() => {
       child.kill("SIGKILL");

@@ -127,6 +127,7 @@ export function probeHost(config: RunConfig): HostFacts {
           ? "kept"
           : "other",
     stdinTty: process.stdin.isTTY,
+    term: process.env.TERM,
     stdoutTty: process.stdout.isTTY,
     ttySize: process.stdout.isTTY ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
     runtimeDir: runtimeDir(uid),

@@ -6,6 +6,8 @@ import { execa, type Options } from "execa";
 export interface RunOptions {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** false: `env` is the child's whole environment, instead of additions to this process's */
+  readonly extendEnv?: boolean;
   /** stdout and stderr go here, interleaved, instead of being captured */
   readonly log?: Writable;
   readonly input?: string;
@@ -55,7 +57,7 @@ function execaOptions(opts: RunOptions): Options {
     all: logged,
     buffer: !logged,
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    ...(opts.env === undefined ? {} : { env: opts.env }),
+    ...(opts.env === undefined ? {} : { env: opts.env, extendEnv: opts.extendEnv ?? true }),
     ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
     ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
     // execa takes a file descriptor number for any of the three; its types spell that per stream.

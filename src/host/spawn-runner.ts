@@ -18,7 +18,7 @@ function start(file: string, args: readonly string[], opts: RunOptions = {}): Ch
     child = spawnChild(file, args, {
       stdio: stdioOf(opts, stdoutFd),
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+      ...(opts.env === undefined ? {} : { env: opts.extendEnv === false ? opts.env : { ...process.env, ...opts.env } }),
     });
   } finally {
     if (stdoutFd !== undefined) closeSync(stdoutFd);

@@ -18,6 +18,7 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   bindSources: { "/srv/file": "file", "/srv/dir": "dir", "/nope": "missing" },
   tempdir: undefined,
   stdinTty: false,
+  term: "xterm-256color",
   stdoutTty: false,
   ttySize: undefined,
   runtimeDir: "/run/tsminc",

@@ -72,11 +72,15 @@ export interface Session {
 }
 
 /** tsminc on a pseudo-terminal of the given size, as in an interactive terminal. */
-export function terminalSession(args: readonly string[], size: { cols: number; rows: number }): Session {
+export function terminalSession(
+  args: readonly string[],
+  size: { cols: number; rows: number },
+  env: Readonly<Record<string, string>> = {},
+): Session {
   const pty = nodePty.spawn(process.execPath, [TSMINC, ...args], {
     ...size,
-    name: "xterm",
-    env: process.env,
+    name: env.TERM ?? "xterm",
+    env: { ...process.env, ...env },
   });
   let screen = "";
   pty.onData((d) => (screen += d));

@@ -1,5 +1,5 @@
 // Isolation: the container cannot reach tsminc's files (run.sh, the arguments, the status, the
-// tmpdir's host path), inherits no stray descriptors, cannot mount without CAP_SYS_ADMIN, and in the
+// tmpdir's host path), gets none of the caller's environment, inherits no stray descriptors, cannot mount without CAP_SYS_ADMIN, and in the
 // VM cannot change anything outside its root through the 9p share or reach the host's disk.
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
@@ -8,7 +8,7 @@ import { MODES } from "../helpers/cases.js";
 import { breedAll } from "../helpers/cli.js";
 import { guarded } from "../helpers/guard.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
-import { tsminc } from "../helpers/tsminc.js";
+import { terminalSession, tsminc } from "../helpers/tsminc.js";
 
 let root = "";
 const MOUNT = "mkdir -p /m && mount -t tmpfs t /m";
@@ -33,6 +33,36 @@ for (const [name, mode] of MODES) {
       assert.doesNotMatch(out, /run\.sh|\/args$|exitcode|binds\.list|\/owner$/m);
       assert.doesNotMatch(out, /\/run\/tsminc|tsminc-/);
     });
+  });
+
+  test(`${name}: the environment is PATH and HOME: nothing of the caller's, nor the VM kernel's`, async () => {
+    process.env.TSMINC_TEST_SECRET = "token";
+    try {
+      const extra = name === "--qemu" ? ["--append", "leak=1"] : [];
+      const r = await tsminc([...mode, ...extra, "-r", root, "env"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.stdout.toString().trimEnd().split("\n").sort(), [
+        "HOME=/root",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PWD=/",
+      ]);
+      const user = await tsminc([...mode, "-r", root, "--user", "1000", "sh", "-c", 'echo "$HOME"']);
+      assert.equal(user.stdout.toString(), "/\n", user.stderr);
+    } finally {
+      delete process.env.TSMINC_TEST_SECRET;
+    }
+  });
+
+  test(`${name}: on a terminal, the caller's TERM is the container's`, async () => {
+    const session = terminalSession(
+      [...mode, "-r", root, "sh", "-c", 'echo "T=$TERM."'],
+      { cols: 80, rows: 24 },
+      {
+        TERM: "xterm-256color",
+      },
+    );
+    await session.waitFor(/T=xterm-256color\./);
+    assert.equal(await session.exited, 0);
   });
 
   test(`${name}: the command inherits only stdin, stdout and stderr`, async () => {

@@ -100,3 +100,12 @@ test("--nopriv: the chain gains a user namespace mapping the caller to root, and
   assert.ok(p.args.includes("--nopriv"));
   assert.equal(p.args[p.args.indexOf("/tmp/tsminc-1000/t") + 1], "/home/u/root");
 });
+
+test("the chain runs with PATH alone, and on a terminal enter.sh is told the caller's TERM", () => {
+  const piped = plan({});
+  assert.deepEqual(piped.env, { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" });
+  assert.ok(!piped.args.includes("--term"));
+  const onTty = plan({}, { stdinTty: true, term: "screen" });
+  assert.equal(onTty.args[onTty.args.indexOf("--term") + 1], "screen");
+  assert.ok(!plan({}, { stdinTty: true, term: undefined }).args.includes("--term"));
+});
