@@ -17,7 +17,8 @@ const COMMON: readonly Requirement[] = [
   { need: "bison", kind: "program", aptPackage: "bison", why: "kconfig's parser" },
   { need: "flex", kind: "program", aptPackage: "flex", why: "kconfig's lexer" },
   { need: "perl", kind: "program", aptPackage: "perl", why: "kbuild and busybox scripts" },
-  { need: "xz", kind: "program", aptPackage: "xz-utils", why: "unpacks linux and libcap, compresses the kernel" },
+  { need: "xz", kind: "program", aptPackage: "xz-utils", why: "unpacks linux and libcap" },
+  { need: "lz4", kind: "program", aptPackage: "lz4", why: "compresses the x86_64 and arm kernels" },
   { need: "bzip2", kind: "program", aptPackage: "bzip2", why: "unpacks busybox" },
   { need: "/usr/include/gelf.h", kind: "file", aptPackage: "libelf-dev", why: "objtool (x86) and resolve_btfids" },
   {

@@ -63,21 +63,23 @@ phase() {
 	"$@"
 }
 
-# The device node of the virtio-serial port named $1.
+# Sets PORT to the device node of the virtio-serial port named $1. Builtins only: under TCG every
+# fork costs milliseconds.
 port_device() {
 	for port in /sys/class/virtio-ports/*; do
-		if [ "$(cat "$port/name" 2>/dev/null)" = "$1" ]; then
-			echo "/dev/${port##*/}"
+		if read -r name <"$port/name" && [ "$name" = "$1" ]; then
+			PORT=/dev/${port##*/}
 			return 0
 		fi
-	done
+	done 2>/dev/null
 	return 1
 }
 
 # tsminc writes "ROWS COLS" lines to the tsminc.ctl port when the user's terminal is resized; setting
 # the console's size sends SIGWINCH to the container's foreground process group, as on a real tty.
 follow_resizes() {
-	ctl=$(port_device tsminc.ctl) || return 0
+	port_device tsminc.ctl || return 0
+	ctl=$PORT
 	while read -r rows cols; do
 		stty -F "$CONSOLE" rows "$rows" cols "$cols"
 	done <"$ctl" &
@@ -86,10 +88,12 @@ follow_resizes() {
 open_stdio() {
 	case "$STDIO" in
 	ports)
-		stdin=$(port_device tsminc.stdin) || die "no stdin port"
-		stdout=$(port_device tsminc.stdout) || die "no stdout port"
-		stderr=$(port_device tsminc.stderr) || die "no stderr port"
-		exec <"$stdin" >"$stdout" 2>"$stderr"
+		port_device tsminc.stdin || die "no stdin port"
+		stdin=$PORT
+		port_device tsminc.stdout || die "no stdout port"
+		stdout=$PORT
+		port_device tsminc.stderr || die "no stderr port"
+		exec <"$stdin" >"$stdout" 2>"$PORT"
 		;;
 	inherit) ;;
 	tty)
@@ -208,12 +212,13 @@ detach_old_root() {
 	"$BUSYBOX" umount -l "$OLD" || die "cannot detach the old root"
 }
 
-# Prints the file the container would run for $1: itself if it holds a "/", else the first match in
-# PATH (a program of the container, never a builtin of this shell).
+# Sets FOUND to the file the container would run for $1: itself if it holds a "/", else the first
+# match in PATH (a program of the container, never a builtin of this shell). No subshell, no fork.
 find_program() {
 	case "$1" in
 	*/*)
-		[ -e "$1" ] && echo "$1"
+		FOUND=$1
+		[ -e "$1" ]
 		return
 		;;
 	esac
@@ -222,7 +227,7 @@ find_program() {
 		dir=${dirs%%:*}
 		dirs=${dirs#*:}
 		if [ -f "${dir:-.}/$1" ] && [ -x "${dir:-.}/$1" ]; then
-			echo "${dir:-.}/$1"
+			FOUND=${dir:-.}/$1
 			return 0
 		fi
 	done
@@ -255,10 +260,11 @@ run_command() {
 	export PATH HOME
 	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
 	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL
-	path=$(find_program "$1") || {
+	find_program "$1" || {
 		echo "tsminc: $1: command not found" >&2
 		exit 127
 	}
+	path=$FOUND
 	if [ -d "$path" ] || [ ! -x "$path" ]; then
 		echo "tsminc: $1: permission denied" >&2
 		exit 126
@@ -339,6 +345,7 @@ parse_options() {
 		--tty-size) ROWS=$2 && COLS=$3 && shift 3 ;;
 		--capsh) CAPSH=$2 && shift 2 ;;
 		--inside) INSIDE=1 && shift ;;
+		--wait) WAIT=1 && shift ;;
 		--console) CONSOLE=$2 && shift 2 ;;
 		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;
 		--net) NET=-n && shift ;;
@@ -359,9 +366,27 @@ parse_options() {
 	BUSYBOX=$OLD$BUSYBOX_PATH
 }
 
+# Host mode, in the namespaces util-linux unshare made (all but the pid namespace's own process):
+# the first child of this process is the container's PID 1. It is waited for here, and this process
+# leaves with its status, 128+n when signal n killed it. (util-linux unshare's own waiter exits 1
+# with "sigprocmask unblock failed" when that signal is SIGKILL, as from the OOM killer under
+# --mem-limit.) The terminal's signals are the container's: they are caught here, where a trap
+# leaves the child their default, and the child dies with this process (setpriv --pdeathsig), which
+# dies with tsminc.
+wait_for_container() {
+	trap : INT QUIT TERM
+	status=0
+	setpriv --pdeathsig KILL -- "$BUSYBOX_PATH" sh "$0" --inside "$@" || status=$?
+	exit "$status"
+}
+
 parse_options "$@"
 if [ "${INSIDE:-0}" = 1 ]; then
 	inside
+elif [ "${WAIT:-0}" = 1 ]; then
+	# Back to the caller's own words: the options were parsed from "$@", which is untouched.
+	shift
+	wait_for_container "$@"
 else
 	phase open_stdio
 	# The container gets a session of its own; in tty mode the console is its controlling terminal,
@@ -369,9 +394,10 @@ else
 	case "$STDIO" in
 	# $NET is empty or -n: one word, or none.
 	tty) exec unshare -m -u -i -p -f $NET -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
-	ports) exec unshare -m -u -i -p -f $NET -- setsid "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	# Without a terminal there is no controlling tty to keep apart: init's session does.
+	ports) exec unshare -m -u -i -p -f $NET -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
 	# On the host: util-linux unshare (its path from tsminc: busybox's applet would win over PATH),
-	# whose --kill-child ends the whole pid namespace with it.
-	*) exec "$HOST_UNSHARE" -m -u -i -p -f $NET --kill-child -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
+	# then this script again as the waiter of the new pid namespace (see wait_for_container).
+	*) exec "$HOST_UNSHARE" -m -u -i -p $NET -- "$BUSYBOX_PATH" sh "$0" --wait "$@" ;;
 	esac
 fi

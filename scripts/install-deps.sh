@@ -3,7 +3,7 @@
 set -eu
 packages="
   qemu-system-x86 qemu-system-arm
-  build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar
+  build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   shellcheck ca-certificates debootstrap util-linux time qemu-user-static
 "

@@ -80,6 +80,46 @@ for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
   });
 }
 
+/** Descendants of `pid` that are the init (PID 1) of a pid namespace of their own. */
+function namespaceInits(pid: number): number[] {
+  const parentOf = (p: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return 0;
+    }
+  };
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        const nspid = /^NSpid:\s+(.*)$/m
+          .exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1]
+          ?.trim()
+          .split(/\s+/);
+        if (nspid === undefined || nspid.length < 2 || nspid.at(-1) !== "1") return false;
+      } catch {
+        return false;
+      }
+      for (let up = parentOf(p); up > 1; up = parentOf(up)) if (up === pid) return true;
+      return false;
+    });
+}
+
+test("host mode, the container's init SIGKILLed (as the OOM killer may pick it): 137, nothing left", async () => {
+  await guarded(root, async () => {
+    const run = startTsminc(["-r", root, "sh", "-c", "echo x >/x; echo started; sleep 60"]);
+    await run.outputIncludes("started");
+    const [init, ...more] = namespaceInits(run.pid ?? -1);
+    assert.deepEqual(more, []);
+    assert.ok(init !== undefined, "found the container's init");
+    process.kill(init, "SIGKILL");
+    assert.equal(await run.done, 137);
+  });
+});
+
 test("--qemu, qemu SIGKILLed: 255 with a one-line reason", async () => {
   await guarded(root, async () => {
     const run = startTsminc(["--qemu", "-r", root, "sh", "-c", "echo started; sleep 60"]);
