@@ -26,7 +26,7 @@ interface Case {
   readonly run: () => Promise<number | undefined>;
 }
 
-const TSMINC = join(packageRoot, "dist/src/cli/tsminc.js");
+const TSMINC = join(packageRoot, "dist/bundle/tsminc.js");
 const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 /** Runs argv to completion (stdio closed); with GNU time, returns the largest process's peak RSS. */

@@ -4,7 +4,8 @@ import { execa } from "execa";
 import * as nodePty from "node-pty";
 import { packageRoot } from "../../src/host/paths.js";
 
-export const TSMINC = join(packageRoot, "dist/src/cli/tsminc.js");
+// The bundle package.json names as the bin: what users run.
+export const TSMINC = join(packageRoot, "dist/bundle/tsminc.js");
 
 export interface Run {
   readonly status: number;
