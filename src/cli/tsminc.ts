@@ -13,7 +13,6 @@ import { trapRunSignals } from "../host/signals.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
-import { ESCAPE_HELP } from "../host/console-bridge.js";
 import { formatError } from "./report.js";
 import { helpText, parseTsmincArgs } from "./tsminc-args.js";
 
@@ -89,7 +88,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const parsed = parseTsmincArgs(args);
-    if ("help" in parsed) process.stdout.write(helpText(ESCAPE_HELP));
+    // The console bridge (and node:net with it) loads only for --help and --qemu runs.
+    if ("help" in parsed) process.stdout.write(helpText((await import("../host/console-bridge.js")).ESCAPE_HELP));
     else await run(parsed.raw, parsed.command);
   } catch (err) {
     process.stderr.write(formatError("tsminc", err, debug));
