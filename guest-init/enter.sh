@@ -22,7 +22,6 @@
 #   --nopriv           running as a user namespace's root: device nodes are bound from the caller's
 #                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
 #   --no-init          the command replaces this shell as the namespace's PID 1 (no init)
-#   --host-unshare P   util-linux unshare (--stdio inherit: on the host)
 #   --interpreter P    the qemu-user binary the host's binfmt_misc looks up by path for the rootfs's
 #                      foreign arch: bound read-only at the same path inside the container
 #   --term TERM        the container's TERM (it runs on the caller's terminal); else it has none
@@ -46,7 +45,6 @@ BUSYBOX_PATH=/bin/busybox
 NET=""
 NOPRIV=0
 INIT=1
-HOST_UNSHARE=unshare
 INTERPRETER=""
 TERM_NAME=""
 # Where the pivot parks the old root, and the busybox there (set after the options are read).
@@ -351,7 +349,6 @@ parse_options() {
 		--net) NET=-n && shift ;;
 		--nopriv) NOPRIV=1 && shift ;;
 		--no-init) INIT=0 && shift ;;
-		--host-unshare) HOST_UNSHARE=$2 && shift 2 ;;
 		--interpreter) INTERPRETER=$2 && shift 2 ;;
 		--term) TERM_NAME=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
@@ -366,10 +363,10 @@ parse_options() {
 	BUSYBOX=$OLD$BUSYBOX_PATH
 }
 
-# Host mode, in the namespaces util-linux unshare made (all but the pid namespace's own process):
-# the first child of this process is the container's PID 1. It is waited for here, and this process
-# leaves with its status, 128+n when signal n killed it. (util-linux unshare's own waiter exits 1
-# with "sigprocmask unblock failed" when that signal is SIGKILL, as from the OOM killer under
+# Host mode: tsminc's chain made the namespaces, the pid namespace last (unshare --pid), so the
+# first child of this process is the container's PID 1. It is waited for here, and this process
+# leaves with its status, 128+n when signal n killed it. (util-linux unshare --fork exits 1 with
+# "sigprocmask unblock failed" when that signal is SIGKILL, as from the OOM killer under
 # --mem-limit.) The terminal's signals are the container's: they are caught here, where a trap
 # leaves the child their default, and the child dies with this process (setpriv --pdeathsig), which
 # dies with tsminc.
@@ -396,8 +393,7 @@ else
 	tty) exec unshare -m -u -i -p -f $NET -- setsid -c "$BUSYBOX_PATH" sh "$0" --inside --console "$CONSOLE" "$@" ;;
 	# Without a terminal there is no controlling tty to keep apart: init's session does.
 	ports) exec unshare -m -u -i -p -f $NET -- "$BUSYBOX_PATH" sh "$0" --inside "$@" ;;
-	# On the host: util-linux unshare (its path from tsminc: busybox's applet would win over PATH),
-	# then this script again as the waiter of the new pid namespace (see wait_for_container).
-	*) exec "$HOST_UNSHARE" -m -u -i -p $NET -- "$BUSYBOX_PATH" sh "$0" --wait "$@" ;;
+	# On the host, tsminc's chain makes the namespaces and starts this with --wait.
+	*) die "enter.sh: --stdio $STDIO starts at --wait" ;;
 	esac
 fi

@@ -15,7 +15,10 @@ export interface HostPlan {
   readonly keep: boolean;
   readonly notices: readonly string[];
   readonly files: { readonly args: Buffer; readonly binds: Buffer };
-  /** what to spawn: setpriv (dies with tsminc) → unshare (private mounts) → prepare-root.sh → enter.sh */
+  /**
+   * what to spawn: setpriv (dies with tsminc) → unshare (mount, uts, ipc, net) → prepare-root.sh →
+   * unshare --pid → enter.sh --wait, whose first child is the container's init (enter.sh --inside)
+   */
   readonly file: string;
   readonly args: readonly string[];
   /** the chain's whole environment: nothing of the caller's reaches the container */
@@ -104,18 +107,24 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
   }
   const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
   const busybox = `${image.dir}/busybox`;
+  // Each exec costs about a millisecond here, so the chain's own unshare also makes the container's
+  // uts, ipc (and net) namespaces, and busybox runs prepare-root.sh. The pid namespace comes last, from
+  // a second unshare: its first child becomes the container's init, and prepare-root.sh forks.
+  const namespaces = ["--uts", "--ipc", ...(config.net ? ["--net"] : [])];
   const entry = [
+    facts.hostUnshare,
+    "--pid",
+    "--",
     busybox,
     "sh",
     facts.enterScript,
+    "--wait",
     "--stdio",
     "inherit",
     "--busybox",
     busybox,
     "--capsh",
     `${image.dir}/capsh`,
-    "--host-unshare",
-    facts.hostUnshare,
     ...termOption(facts.stdinTty, facts.term),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
@@ -131,7 +140,14 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     files: { args: argsFile(config.commandBytes), binds: hostBindsFile(config) },
     file: CHAIN_FILE,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
-    args: [...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? []), ...entry],
+    args: [
+      ...prepareChain(config, facts.prepareScript, tmpdir, [], cgroup?.join ?? [], {
+        unshare: facts.hostUnshare,
+        namespaces,
+        shell: [busybox, "sh"],
+      }),
+      ...entry,
+    ],
     env: { PATH: CONTAINER_PATH },
     cgroup,
     timeoutSec: config.timeoutSec,

@@ -10,20 +10,23 @@ import { facts } from "../helpers/facts.js";
 const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
   planHost(toRunConfig({ rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
 
-test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by the image's busybox", () => {
+test("the chain: setpriv, unshare (mount, uts, ipc), prepare-root.sh and then unshare --pid and enter.sh --wait, by the image's busybox", () => {
   const p = plan({ name: "box", nocaps: "net_raw", bind: ["/srv/dir:/d"] });
   assert.equal(p.file, "setpriv");
-  const entry = p.args.indexOf("/img/x86_64/busybox");
+  const entry = p.args.indexOf("--", p.args.indexOf("/pkg/libexec/prepare-root.sh")) + 1;
   assert.deepEqual(p.args.slice(0, entry), [
     "--pdeathsig",
     "KILL",
     "--",
-    "unshare",
+    "/usr/bin/unshare",
     "--mount",
     "--propagation",
     "private",
+    "--uts",
+    "--ipc",
     "--",
-    "/bin/sh",
+    "/img/x86_64/busybox",
+    "sh",
     "/pkg/libexec/prepare-root.sh",
     "/run/tsminc/tsminc-T",
     "/r",
@@ -33,17 +36,19 @@ test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by
     "--",
   ]);
   assert.deepEqual(p.args.slice(entry), [
+    "/usr/bin/unshare",
+    "--pid",
+    "--",
     "/img/x86_64/busybox",
     "sh",
     "/pkg/guest-init/enter.sh",
+    "--wait",
     "--stdio",
     "inherit",
     "--busybox",
     "/img/x86_64/busybox",
     "--capsh",
     "/img/x86_64/capsh",
-    "--host-unshare",
-    "/usr/bin/unshare",
     "--binds",
     "/run/tsminc/tsminc-T/binds.list",
     "--name",
@@ -54,6 +59,12 @@ test("the chain: setpriv, unshare --mount, prepare-root.sh, then enter.sh run by
     "/run/tsminc/tsminc-T/args",
   ]);
   assert.deepEqual(p.files.binds, Buffer.from("/srv/dir\0/d\0"));
+  const net = plan({ net: true });
+  assert.deepEqual(net.args.slice(net.args.indexOf("--uts"), net.args.indexOf("--uts") + 3), [
+    "--uts",
+    "--ipc",
+    "--net",
+  ]);
 });
 
 test("the arguments go NUL-separated into a file; no command means /bin/sh", () => {
@@ -83,7 +94,7 @@ test("refused: no image for its busybox, not root, a foreign rootfs without binf
 
 test("limits: the whole container joins the run's cgroups, before enter.sh; --no-init reaches enter.sh", () => {
   const p = plan({ pidMax: "20", init: false });
-  const entry = p.args.indexOf("/img/x86_64/busybox");
+  const entry = p.args.lastIndexOf("/usr/bin/unshare");
   assert.deepEqual(p.args.slice(entry - 3, entry), ["1", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "--"]);
   assert.ok(p.args.includes("--no-init"));
   assert.deepEqual(p.cgroup?.remove, ["/sys/fs/cgroup/tsminc/tsminc-T"]);
@@ -95,8 +106,8 @@ test("--nopriv: the chain gains a user namespace mapping the caller to root, and
     facts({ uid: 1000 }),
     "/tmp/tsminc-1000/t",
   );
-  const unshare = p.args.indexOf("unshare");
-  assert.deepEqual(p.args.slice(unshare, unshare + 4), ["unshare", "--user", "--map-root-user", "--mount"]);
+  const unshare = p.args.indexOf("/usr/bin/unshare");
+  assert.deepEqual(p.args.slice(unshare, unshare + 4), ["/usr/bin/unshare", "--user", "--map-root-user", "--mount"]);
   assert.ok(p.args.includes("--nopriv"));
   assert.equal(p.args[p.args.indexOf("/tmp/tsminc-1000/t") + 1], "/home/u/root");
 });
