@@ -6,7 +6,7 @@ import { ARCHES } from "../../src/core/arch.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { busyboxRootfs, debianRootfsOrSkip } from "../helpers/rootfs.js";
 import { tsminc } from "../helpers/tsminc.js";
 
 const roots: Record<string, string> = {};
@@ -60,17 +60,13 @@ test("a mismatched --arch and rootfs: one line, a hint, 125, nothing started", a
 });
 
 test("arm64: a Debian bookworm minbase (debootstrap, second stage through qemu-user) runs in the VM", async (t) => {
-  const debian = await debianRootfs("arm64");
-  if ("missing" in debian) {
-    process.stderr.write(`# skipped: no Debian arm64 rootfs: ${debian.missing}\n`);
-    t.skip(`no Debian arm64 rootfs: ${debian.missing}`);
-    return;
-  }
+  const dir = await debianRootfsOrSkip(t, "arm64");
+  if (dir === undefined) return;
   const before = snapshot();
   const r = await tsminc([
     "--qemu",
     "-r",
-    debian.dir,
+    dir,
     "sh",
     "-c",
     "uname -m; cat /etc/debian_version; dpkg --print-architecture",

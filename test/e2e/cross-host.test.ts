@@ -11,7 +11,8 @@ import { probeBinfmt } from "../../src/host/binfmt.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
-import { binfmtMissing, busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
+import { binfmtMissing, busyboxRootfs, debianRootfsOrSkip } from "../helpers/rootfs.js";
+import { skipBecause } from "../helpers/skip.js";
 import { treeHash } from "../helpers/tree-hash.js";
 import { tsminc } from "../helpers/tsminc.js";
 
@@ -26,8 +27,7 @@ before(async () => {
 function needsBinfmt(t: TestContext, arch: ArchName): boolean {
   const missing = binfmtMissing(arch);
   if (missing === undefined) return true;
-  process.stderr.write(`# skipped: ${missing}\n`);
-  t.skip(missing);
+  skipBecause(t, missing);
   return false;
 }
 
@@ -55,23 +55,13 @@ for (const arch of ["arm64", "arm"] as const) {
 
 test("host mode: the Debian arm64 minbase runs cat /etc/debian_version, and stays untouched", async (t) => {
   if (!needsBinfmt(t, "arm64")) return;
-  const debian = await debianRootfs("arm64");
-  if ("missing" in debian) {
-    process.stderr.write(`# skipped: no Debian arm64 rootfs: ${debian.missing}\n`);
-    t.skip(`no Debian arm64 rootfs: ${debian.missing}`);
-    return;
-  }
-  const hash = treeHash(debian.dir);
-  const r = await tsminc([
-    "-r",
-    debian.dir,
-    "sh",
-    "-c",
-    "cat /etc/debian_version; dpkg --print-architecture; rm -rf /etc",
-  ]);
+  const dir = await debianRootfsOrSkip(t, "arm64");
+  if (dir === undefined) return;
+  const hash = treeHash(dir);
+  const r = await tsminc(["-r", dir, "sh", "-c", "cat /etc/debian_version; dpkg --print-architecture; rm -rf /etc"]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.toString(), /^12\.\d+\narm64\n$/);
-  assert.equal(treeHash(debian.dir), hash);
+  assert.equal(treeHash(dir), hash);
 });
 
 test("host mode: a mismatched --arch and rootfs is one line, a hint, 125", async () => {
@@ -86,8 +76,7 @@ test("host mode: a mismatched --arch and rootfs is one line, a hint, 125", async
 test("host mode: a binfmt handler without F has its interpreter bound read-only inside the root", async (t) => {
   if (!needsBinfmt(t, "arm")) return;
   if (process.getuid?.() !== 0) {
-    process.stderr.write("# skipped: registering a binfmt_misc handler needs root\n");
-    t.skip("registering a binfmt_misc handler needs root");
+    skipBecause(t, "registering a binfmt_misc handler needs root");
     return;
   }
   const own = binfmtFor("arm", probeBinfmt().entries);

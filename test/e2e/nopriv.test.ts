@@ -10,6 +10,7 @@ import { execa } from "execa";
 import { breedAll } from "../helpers/cli.js";
 import { MODES, RUN_CASES } from "../helpers/cases.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
+import { skipBecause } from "../helpers/skip.js";
 import { asUserArgv, TSMINC, tsminc, type AsUser } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
 
@@ -55,8 +56,7 @@ after(() => {
 
 function ready(t: TestContext): AsUser | undefined {
   if (missing !== "") {
-    process.stderr.write(`# skipped: ${missing}\n`);
-    t.skip(missing);
+    skipBecause(t, missing);
     return undefined;
   }
   return user;

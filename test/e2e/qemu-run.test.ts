@@ -18,6 +18,7 @@ import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
+import { skipBecause } from "../helpers/skip.js";
 import { startTsminc, terminalSession, tsminc, TSMINC } from "../helpers/tsminc.js";
 import { execa } from "execa";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -201,8 +202,7 @@ test("not root: --qemu refuses with 125 and a hint", async (t) => {
   });
   if (readable.exitCode !== 0) {
     const why = "uid 65534 cannot read this checkout (put it where others may read it)";
-    process.stderr.write(`# skipped: ${why}\n`);
-    t.skip(why);
+    skipBecause(t, why);
     return;
   }
   const r = await execa("setpriv", [...asNobody, TSMINC, "--qemu", "-r", busybox, "true"], {

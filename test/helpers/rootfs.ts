@@ -19,6 +19,7 @@ import { findDebianMirror } from "../../src/core/apt-sources.js";
 import { cacheDir, defaultImagesDir } from "../../src/host/paths.js";
 import { probeBinfmt } from "../../src/host/binfmt.js";
 import { which } from "../../src/host/which.js";
+import { skipBecause } from "./skip.js";
 import { TSMINC } from "./tsminc.js";
 import type { TestContext } from "node:test";
 
@@ -109,9 +110,16 @@ export function pickRootfs(
 ): string | undefined {
   if (which === "busybox") return roots.busybox;
   if ("missing" in roots.debian) {
-    process.stderr.write(`# skipped: no Debian rootfs: ${roots.debian.missing}\n`);
-    t.skip(`no Debian rootfs: ${roots.debian.missing}`);
+    skipBecause(t, `no Debian rootfs: ${roots.debian.missing}`);
     return undefined;
   }
   return roots.debian.dir;
+}
+
+/** The Debian minbase of `arch` for a test, or undefined after skipping it with the reason. */
+export async function debianRootfsOrSkip(t: TestContext, arch: ArchName): Promise<string | undefined> {
+  const debian = await debianRootfs(arch);
+  if ("dir" in debian) return debian.dir;
+  skipBecause(t, `no Debian ${arch} rootfs: ${debian.missing}`);
+  return undefined;
 }
