@@ -26,7 +26,7 @@ interface Case {
   readonly run: () => Promise<number | undefined>;
 }
 
-const TSMINC = join(packageRoot, "dist/bundle/tsminc.js");
+const TSMINC = join(packageRoot, "dist/bundle/tsminc.cjs");
 const GNU_TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
 
 /** Runs argv to completion (stdio closed); with GNU time, returns the largest process's peak RSS. */
@@ -71,17 +71,17 @@ function qemuCases(arch: ArchName, root: string): Case[] {
     floor: `${arch}: kernel floor`,
     run: async () => {
       const facts = { ...probeHost(config), stdinTty: false, stdoutTty: false };
-      const dir = await makeTmpdir(facts.runtimeDir);
+      const dir = makeTmpdir(facts.runtimeDir);
       try {
         const plan = planLaunch(config, facts, dir);
-        await fillTmpdir(plan);
+        fillTmpdir(plan);
         const sink = new PassThrough().resume();
         const ports = await listenPorts(plan.sockets, { stdin: new PassThrough().end(), stdout: sink, stderr: sink });
         const rss = await timed([plan.file, ...plan.args]);
         ports.close();
         return rss;
       } finally {
-        await removeTmpdir(dir);
+        removeTmpdir(dir);
       }
     },
   };
@@ -140,14 +140,14 @@ function mincsStyle(root: string): Case {
     floor: "x86_64: launcher floor (tsminc's argv, by hand)",
     run: async () => {
       const facts = { ...probeHost(config), stdinTty: true, stdoutTty: true, ttySize: { rows: 24, cols: 80 } };
-      const dir = await makeTmpdir(facts.runtimeDir);
+      const dir = makeTmpdir(facts.runtimeDir);
       try {
         const plan = planLaunch(config, facts, dir);
-        await fillTmpdir(plan);
+        fillTmpdir(plan);
         const prepare = plan.args.slice(0, plan.args.indexOf(plan.qemu.file));
         return await timed([plan.file, ...prepare, ...mincsQemu(img, dir)]);
       } finally {
-        await removeTmpdir(dir);
+        removeTmpdir(dir);
       }
     },
   };

@@ -1,4 +1,4 @@
-// tsermine breed: sources → kernel, busybox, capsh → initramfs → images/<arch>/, each step cached by its inputs.
+// tsermine breed: sources → kernel, busybox, capsh, nsrun → initramfs → images/<arch>/, each step cached by its inputs.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -17,6 +17,7 @@ import { BuildLog, type BreedContext } from "./context.js";
 import { INITRAMFS_FILE, packInitramfs } from "./initramfs.js";
 import { parseFragment, type Fragment } from "./kconfig.js";
 import { buildKernel, type SourceTree } from "./kernel.js";
+import { buildNsrun } from "./nsrun.js";
 import { writeImage } from "./output.js";
 import { createReporter } from "./progress.js";
 import { acquireSources, type AcquiredSource, type AcquiredSources } from "./sources.js";
@@ -121,6 +122,10 @@ async function breedArch(
     const a = await buildCapsh(ctx, arch, sources.libcap, compiler);
     return { value: a, cached: a.cached };
   });
+  const nsrun = await ctx.reporter.step(`${arch}: nsrun`, async () => {
+    const a = await buildNsrun(ctx, arch, compiler);
+    return { value: a, cached: a.cached };
+  });
   const initramfs = await ctx.reporter.step(`${arch}: initramfs`, async () => {
     const a = await packInitramfs(
       ctx,
@@ -144,6 +149,8 @@ async function breedArch(
         // Host mode runs the same container entry with these static tools (no host libc after pivot_root).
         busybox: join(busybox.dir, "busybox"),
         capsh: join(capsh.dir, "capsh"),
+        // ...and starts with this one, which makes the namespaces and waits for the container's init.
+        nsrun: join(nsrun.dir, "nsrun"),
       },
       (outputs) => {
         sizes = { kernel: outputs[info.kernelImage]?.size ?? 0, initramfs: outputs[INITRAMFS_FILE]?.size ?? 0 };
@@ -171,6 +178,7 @@ async function breedArch(
             kernel: basename(kernel.dir),
             busybox: basename(busybox.dir),
             capsh: basename(capsh.dir),
+            nsrun: basename(nsrun.dir),
             initramfs: basename(initramfs.dir),
           },
           created: new Date().toISOString(),

@@ -1,10 +1,9 @@
 #!/bin/sh
-# prepare-root.sh: run by tsminc inside a private mount namespace (unshare --mount --propagation private),
-# by /bin/sh before qemu, or by the ermine image's busybox sh before the host-mode container:
-# mounts the container root into the tmpdir (an overlay on the rootfs, or the rootfs itself with
-# --direct) and the bind sources under tmpdir/binds/, joins the run's cgroups (limits), then execs
-# the rest of its arguments (qemu, or the container entry). Everything arrives as arguments; nothing
-# is evaluated. The mounts end with the namespace.
+# prepare-root.sh: run by tsminc --qemu inside a private mount namespace (unshare --mount --propagation
+# private), before qemu: mounts the container root into the tmpdir (an overlay on the rootfs, or the
+# rootfs itself with --direct) and the bind sources under tmpdir/binds/, joins the run's cgroups
+# (limits), then execs the rest of its arguments (qemu). Everything arrives as arguments; nothing is
+# evaluated. The mounts end with the namespace. (Host mode's nsrun does the same in one process.)
 #
 # prepare-root.sh TMPDIR ROOTFS DIRECT NBINDS [SOURCE]... NCGROUPS [CGROUP_PROCS]... -- COMMAND [ARG]...
 set -eu
@@ -20,7 +19,7 @@ else
 	# The rootfs is bound to a path of ours first: overlay's option string cannot carry every path.
 	# Relative paths, from inside the tmpdir: the options show in the container's /proc/self/mountinfo,
 	# and must not tell it where on the host its tmpdir is.
-	# Read-only by a remount of its own: busybox's mount (host mode runs this with it) ignores ro on a bind.
+	# Read-only by a remount of its own: a bind mount takes no flags but its own.
 	mount --bind "$rootfs" "$tmp/lower"
 	mount -o remount,bind,ro "$tmp/lower"
 	(cd "$tmp" && mount -t overlay -o lowerdir=lower,upperdir=storage,workdir=work overlay root)

@@ -11,4 +11,4 @@ fi
 sh scripts/install-deps.sh
 npm ci
 node dist/src/cli/tsermine.js breed --arch x86_64 --config smallconfig
-node dist/bundle/tsminc.js --qemu -- uname -a
+node dist/bundle/tsminc.cjs --qemu -- uname -a

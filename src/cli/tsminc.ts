@@ -38,7 +38,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const trap = trapRunSignals(true, false);
-  const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
+  const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   const plan = planLaunch(config, facts, tmpdir);
   const { launchQemu } = await import("../host/launch.js");
   process.exitCode = await launchQemu(plan, config.rootdir, {
@@ -58,7 +58,7 @@ async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const trap = trapRunSignals(false, draft.terminal);
-  const tmpdir = config.tempdir ?? (await makeTmpdir(facts.runtimeDir));
+  const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   // Loaded only now: start-up time counts, and each mode needs its own code only.
   const { launchHost } = await import("../host/launch-host.js");
   process.exitCode = await launchHost(planHost(config, facts, tmpdir), config.rootdir, {
@@ -97,6 +97,6 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
-// Nothing of ours may keep the process alive after the run (stdin, sockets): leave with the status.
-process.exit(process.exitCode ?? 0);
+// No top-level await: the bundle is CommonJS, which node starts sooner (scripts/bundle.mjs). main never
+// rejects; nothing of ours may keep the process alive after the run (stdin, sockets): leave with the status.
+void main(process.argv).then(() => process.exit(process.exitCode ?? 0));

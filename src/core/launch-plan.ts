@@ -16,6 +16,8 @@ export interface ImageFacts {
   readonly initramfs: string;
   /** the fingerprint of the guest-init/ it was packed with */
   readonly guestInit: string;
+  /** it has nsrun, which host mode starts with (images bred before it do not) */
+  readonly nsrun: boolean;
 }
 
 export interface HostFacts {
@@ -24,13 +26,13 @@ export interface HostFacts {
   readonly hostname: string;
   /** the ermine arch of this host, if it is one */
   readonly hostArch: ArchName | undefined;
-  /** why KVM cannot run each arch here (undefined: it can) */
+  /** why KVM cannot run each arch here (undefined: it can); probed for --qemu runs only */
   readonly kvmProblem: Readonly<Record<ArchName, string | undefined>>;
   readonly tscKhz: number | undefined;
-  /** the image found per arch, and the folders that were searched */
+  /** the image found per arch (in host mode, the host arch's only), and the folders that were searched */
   readonly images: Readonly<Partial<Record<ArchName, ImageFacts>>>;
   readonly imageDirs: readonly string[];
-  /** qemu-system binaries present on PATH */
+  /** qemu-system binaries present on PATH (probed for --qemu runs only) */
   readonly qemuBinaries: ReadonlySet<string>;
   readonly rootfs: "dir" | "missing" | "not-dir";
   /** the CPU the rootfs's /bin/sh (or busybox) is built for; undefined when it has none */
@@ -51,8 +53,6 @@ export interface HostFacts {
   readonly enterScript: string;
   /** the fingerprint of this package's guest-init/ (qemu mode) */
   readonly guestInit: string;
-  /** util-linux unshare on PATH (probed for host mode only) */
-  readonly hostUnshare: string | undefined;
   /** the cgroup hierarchies, probed only when a limit is asked for */
   readonly cgroups: CgroupFacts | undefined;
   /** binfmt_misc, probed only for a host-mode run whose rootfs or --arch is not the host's arch */

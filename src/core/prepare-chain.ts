@@ -1,18 +1,8 @@
-// The front of every run's argv, host mode and --qemu alike: setpriv so nothing outlives tsminc,
-// unshare for a private mount namespace (and a user namespace with --nopriv), then prepare-root.sh
-// to mount the container root into the tmpdir and join the run's cgroups. What follows the returned
-// words is exec'd last. Pure.
+// The front of a --qemu run's argv: setpriv so nothing outlives tsminc, unshare for a private mount
+// namespace (and a user namespace with --nopriv), then prepare-root.sh to mount the container root
+// into the tmpdir, stage the binds and join the run's cgroups. What follows the returned words
+// (qemu) is exec'd last. Host mode starts with the image's nsrun instead (host-plan.ts). Pure.
 import type { RunConfig } from "../config/run-config.js";
-
-/** What host mode changes in the chain: its unshare also makes the container's uts, ipc and net namespaces. */
-export interface ChainOptions {
-  /** the unshare program (default: from PATH) */
-  readonly unshare?: string;
-  /** more unshare options, after the mount namespace's */
-  readonly namespaces?: readonly string[];
-  /** what runs prepare-root.sh (default /bin/sh) */
-  readonly shell?: readonly string[];
-}
 
 export function prepareChain(
   config: RunConfig,
@@ -20,22 +10,20 @@ export function prepareChain(
   tmpdir: string,
   bindSources: readonly string[],
   cgroupProcs: readonly string[],
-  opts: ChainOptions = {},
 ): string[] {
   return [
-    // If tsminc dies, even by SIGKILL, the kernel kills the chain: no VM or container outlives it.
+    // If tsminc dies, even by SIGKILL, the kernel kills the chain: no VM outlives it.
     "--pdeathsig",
     "KILL",
     "--",
-    opts.unshare ?? "unshare",
+    "unshare",
     // --nopriv: a user namespace whose root is the caller, so the overlay and the rest need no privilege.
     ...(config.nopriv ? ["--user", "--map-root-user"] : []),
     "--mount",
     "--propagation",
     "private",
-    ...(opts.namespaces ?? []),
     "--",
-    ...(opts.shell ?? ["/bin/sh"]),
+    "/bin/sh",
     prepareScript,
     tmpdir,
     config.rootdir,

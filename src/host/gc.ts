@@ -17,10 +17,10 @@ export async function collectGarbage(runtimeDir: string, cgroups: CgroupFacts): 
     if (found === undefined || found.alive) continue;
     const { owner } = found;
     if (owner.keep) {
-      await trimKeptTmpdir(dir);
+      trimKeptTmpdir(dir);
       done.push(`trimmed kept tmpdir ${dir} (its run, pid ${owner.pid}, was killed)`);
     } else {
-      await removeTmpdir(dir);
+      removeTmpdir(dir);
       done.push(`removed tmpdir ${dir} (its run, pid ${owner.pid}, was killed)`);
     }
   }

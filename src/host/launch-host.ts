@@ -19,7 +19,7 @@ export interface HostLaunchDeps {
 export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaunchDeps): Promise<number> {
   const { trap } = deps;
   try {
-    await fillHostTmpdir(plan);
+    fillHostTmpdir(plan);
     if (plan.cgroup) await applyCgroups(plan.cgroup);
     const child = deps.runner.spawn(plan.file, plan.args, {
       stdio: ["inherit", "inherit", "inherit"],
@@ -42,12 +42,12 @@ export async function launchHost(plan: HostPlan, rootdir: string, deps: HostLaun
   } finally {
     if (plan.cgroup) await removeCgroups(plan.cgroup);
     if (plan.keep) {
-      await trimKeptTmpdir(plan.tmpdir);
+      trimKeptTmpdir(plan.tmpdir);
       deps.say(
         `tsminc: kept ${plan.tmpdir}; reuse it with: ${shellJoin(["tsminc", "-r", rootdir, "-t", plan.tmpdir])} ...`,
       );
     } else {
-      await removeTmpdir(plan.tmpdir);
+      removeTmpdir(plan.tmpdir);
     }
   }
 }

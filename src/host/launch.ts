@@ -97,17 +97,17 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps, trap: SignalTrap): Prom
 export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
   const { trap } = deps;
   try {
-    await fillTmpdir(plan);
+    fillTmpdir(plan);
     if (plan.cgroup) await applyCgroups(plan.cgroup);
     return await runVm(plan, deps, trap);
   } finally {
     if (plan.cgroup) await removeCgroups(plan.cgroup);
     if (plan.keep) {
-      await trimKeptTmpdir(plan.tmpdir);
+      trimKeptTmpdir(plan.tmpdir);
       const reuse = shellJoin(["tsminc", "--qemu", "-r", rootdir, "-t", plan.tmpdir]);
       deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: ${reuse} ...`);
     } else {
-      await removeTmpdir(plan.tmpdir);
+      removeTmpdir(plan.tmpdir);
     }
   }
 }

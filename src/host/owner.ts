@@ -1,6 +1,6 @@
 // The owner file of a run's tmpdir: which tsminc process uses it, so tsminc gc can tell stale ones.
-import { readFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFileSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export const OWNER_FILE = "owner";
@@ -23,9 +23,9 @@ function startTime(pid: number): string | undefined {
   }
 }
 
-export async function writeOwner(tmpdir: string, keep: boolean): Promise<void> {
+export function writeOwner(tmpdir: string, keep: boolean): void {
   const owner: Owner = { pid: process.pid, start: startTime(process.pid) ?? "", keep };
-  await writeFile(join(tmpdir, OWNER_FILE), JSON.stringify(owner));
+  writeFileSync(join(tmpdir, OWNER_FILE), JSON.stringify(owner));
 }
 
 /** A tmpdir's owner and whether it still runs; undefined without an owner file (kept with -k, or being made). */

@@ -8,8 +8,8 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   kvmProblem: { x86_64: "the CPU has no vmx/svm flag", arm64: "not the host's arch", arm: "not the host's arch" },
   tscKhz: 2600000,
   images: {
-    x86_64: { dir: "/img/x86_64", kernel: "bzImage", initramfs: "initramfs.cpio.gz", guestInit: "g1" },
-    arm64: { dir: "/img/arm64", kernel: "Image", initramfs: "initramfs.cpio.gz", guestInit: "g1" },
+    x86_64: { dir: "/img/x86_64", kernel: "bzImage", initramfs: "initramfs.cpio.gz", guestInit: "g1", nsrun: true },
+    arm64: { dir: "/img/arm64", kernel: "Image", initramfs: "initramfs.cpio.gz", guestInit: "g1", nsrun: true },
   },
   imageDirs: ["/img"],
   qemuBinaries: new Set(["qemu-system-x86_64", "qemu-system-aarch64"]),
@@ -25,7 +25,6 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   prepareScript: "/pkg/libexec/prepare-root.sh",
   enterScript: "/pkg/guest-init/enter.sh",
   guestInit: "g1",
-  hostUnshare: "/usr/bin/unshare",
   cgroups: { v2: { mount: "/sys/fs/cgroup", controllers: ["cpu", "memory", "pids"] }, v1: {} },
   binfmt: undefined,
   ...over,

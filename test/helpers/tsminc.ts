@@ -5,7 +5,7 @@ import * as nodePty from "node-pty";
 import { packageRoot } from "../../src/host/paths.js";
 
 // The bundle package.json names as the bin: what users run.
-export const TSMINC = join(packageRoot, "dist/bundle/tsminc.js");
+export const TSMINC = join(packageRoot, "dist/bundle/tsminc.cjs");
 
 export interface Run {
   readonly status: number;

@@ -10,39 +10,17 @@ import { facts } from "../helpers/facts.js";
 const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
   planHost(toRunConfig({ rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
 
-test("the chain: setpriv, unshare (mount, uts, ipc), prepare-root.sh and then unshare --pid and enter.sh --wait, by the image's busybox", () => {
+test("the chain: the image's nsrun (tmpdir, rootfs), then enter.sh --inside by the image's busybox", () => {
   const p = plan({ name: "box", nocaps: "net_raw", bind: ["/srv/dir:/d"] });
-  assert.equal(p.file, "setpriv");
-  const entry = p.args.indexOf("--", p.args.indexOf("/pkg/libexec/prepare-root.sh")) + 1;
-  assert.deepEqual(p.args.slice(0, entry), [
-    "--pdeathsig",
-    "KILL",
-    "--",
-    "/usr/bin/unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--uts",
-    "--ipc",
-    "--",
-    "/img/x86_64/busybox",
-    "sh",
-    "/pkg/libexec/prepare-root.sh",
+  assert.equal(p.file, "/img/x86_64/nsrun");
+  assert.deepEqual(p.args, [
     "/run/tsminc/tsminc-T",
     "/r",
-    "0",
-    "0",
-    "0",
-    "--",
-  ]);
-  assert.deepEqual(p.args.slice(entry), [
-    "/usr/bin/unshare",
-    "--pid",
     "--",
     "/img/x86_64/busybox",
     "sh",
     "/pkg/guest-init/enter.sh",
-    "--wait",
+    "--inside",
     "--stdio",
     "inherit",
     "--busybox",
@@ -59,12 +37,15 @@ test("the chain: setpriv, unshare (mount, uts, ipc), prepare-root.sh and then un
     "/run/tsminc/tsminc-T/args",
   ]);
   assert.deepEqual(p.files.binds, Buffer.from("/srv/dir\0/d\0"));
-  const net = plan({ net: true });
-  assert.deepEqual(net.args.slice(net.args.indexOf("--uts"), net.args.indexOf("--uts") + 3), [
-    "--uts",
-    "--ipc",
-    "--net",
-  ]);
+});
+
+test("nsrun's options, one at a time: --net, --direct, --nopriv's --user", () => {
+  const front = (p: ReturnType<typeof plan>) => p.args.slice(0, p.args.indexOf("--"));
+  assert.deepEqual(front(plan({ net: true })), ["--net", "/run/tsminc/tsminc-T", "/r"]);
+  assert.deepEqual(front(plan({ direct: true })), ["--direct", "/run/tsminc/tsminc-T", "/r"]);
+  assert.deepEqual(front(plan({})), ["/run/tsminc/tsminc-T", "/r"]);
+  // --net also reaches enter.sh, which brings the loopback up inside.
+  assert.ok(plan({ net: true }).args.slice(3).includes("--net"));
 });
 
 test("the arguments go NUL-separated into a file; no command means /bin/sh", () => {
@@ -83,7 +64,12 @@ test("refused: no image for its busybox, not root, a foreign rootfs without binf
   refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
   refused({}, { uid: 1000 }, /needs root/, /sudo/);
   refused({ append: "quiet" }, {}, /--append is for the VM's kernel/, /--qemu/);
-  refused({}, { hostUnshare: undefined }, /util-linux unshare is not on PATH/, /apt-get install util-linux/);
+  refused(
+    {},
+    { images: { x86_64: { dir: "/old", kernel: "bzImage", initramfs: "i", guestInit: "g1", nsrun: false } } },
+    /the x86_64 image in \/old predates host mode's nsrun/,
+    /tsermine breed --arch x86_64/,
+  );
   refused(
     { memLimit: "32M" },
     { cgroups: { v2: undefined, v1: {} } },
@@ -92,24 +78,25 @@ test("refused: no image for its busybox, not root, a foreign rootfs without binf
   );
 });
 
-test("limits: the whole container joins the run's cgroups, before enter.sh; --no-init reaches enter.sh", () => {
+test("limits: nsrun joins the run's cgroups before enter.sh starts; --no-init reaches enter.sh", () => {
   const p = plan({ pidMax: "20", init: false });
-  const entry = p.args.lastIndexOf("/usr/bin/unshare");
-  assert.deepEqual(p.args.slice(entry - 3, entry), ["1", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "--"]);
+  assert.deepEqual(p.args.slice(0, 3), [
+    "--cgroup",
+    "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs",
+    "/run/tsminc/tsminc-T",
+  ]);
   assert.ok(p.args.includes("--no-init"));
   assert.deepEqual(p.cgroup?.remove, ["/sys/fs/cgroup/tsminc/tsminc-T"]);
 });
 
-test("--nopriv: the chain gains a user namespace mapping the caller to root, and enter.sh is told", () => {
+test("--nopriv: nsrun makes a user namespace mapping the caller to root, and enter.sh is told", () => {
   const p = planHost(
     toRunConfig({ nopriv: "/home/u/root" }, ["true"], "/"),
     facts({ uid: 1000 }),
     "/tmp/tsminc-1000/t",
   );
-  const unshare = p.args.indexOf("/usr/bin/unshare");
-  assert.deepEqual(p.args.slice(unshare, unshare + 4), ["/usr/bin/unshare", "--user", "--map-root-user", "--mount"]);
+  assert.deepEqual(p.args.slice(0, 4), ["--user", "/tmp/tsminc-1000/t", "/home/u/root", "--"]);
   assert.ok(p.args.includes("--nopriv"));
-  assert.equal(p.args[p.args.indexOf("/tmp/tsminc-1000/t") + 1], "/home/u/root");
 });
 
 test("the chain runs with PATH alone, and on a terminal enter.sh is told the caller's TERM", () => {
