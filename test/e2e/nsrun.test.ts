@@ -1,0 +1,117 @@
+// The image's nsrun on its own (host mode's first process): the root it mounts, the status it passes
+// on, and its own failures, each one line and 125, with nothing mounted left behind.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { before, test, type TestContext } from "node:test";
+import { archOfNode } from "../../src/core/arch.js";
+import { defaultImagesDir } from "../../src/host/paths.js";
+import { spawnRunner } from "../../src/host/spawn-runner.js";
+import { breedAll } from "../helpers/cli.js";
+import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs } from "../helpers/rootfs.js";
+import { skipBecause } from "../helpers/skip.js";
+import { treeHash } from "../helpers/tree-hash.js";
+
+const hostArch = archOfNode(process.arch);
+const nsrun = join(defaultImagesDir, hostArch ?? "none", "nsrun");
+let rootfs = "";
+
+before(async () => {
+  await breedAll();
+  if (hostArch !== undefined) rootfs = busyboxRootfs(hostArch);
+});
+
+/** A tmpdir laid out as tsminc lays it out for host mode. */
+function makeTmpdir(): string {
+  const dir = mkdtempSync("/run/tsminc-nsrun-test-");
+  for (const sub of ["root", "lower", "storage", "work"]) mkdirSync(join(dir, sub));
+  return dir;
+}
+
+/** Skips (saying so) unless this runs as root: nsrun without --user makes namespaces only root may. */
+function asRoot(t: TestContext): boolean {
+  if (process.getuid?.() === 0) return true;
+  skipBecause(t, "nsrun without --user needs root");
+  return false;
+}
+
+async function run(args: readonly string[]) {
+  const r = await spawnRunner.run(nsrun, args);
+  return { status: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("nsrun: the command runs as PID 1 of its own pid namespace, over the overlay at TMPDIR/root", async (t) => {
+  if (!asRoot(t)) return;
+  const before = snapshot();
+  const hash = treeHash(rootfs);
+  const tmp = makeTmpdir();
+  try {
+    const script = [
+      'echo "pid $$"',
+      `cat ${tmp}/root/bin/busybox >/dev/null && echo "root mounted"`,
+      `touch ${tmp}/lower/x 2>/dev/null || echo "lower read-only"`,
+      `echo new >${tmp}/root/new && echo "root writable"`,
+    ].join("; ");
+    const r = await run([tmp, rootfs, "--", "/bin/sh", "-c", script]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "pid 1\nroot mounted\nlower read-only\nroot writable\n");
+    // The write went to the overlay's upper layer, never to the rootfs.
+    assert.equal(readFileSync(join(tmp, "storage", "new"), "utf8"), "new\n");
+    assert.equal(treeHash(rootfs), hash);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  assert.deepEqual(leftSince(before), []);
+});
+
+/** The pid (as the host sees it) of the container's init, once nsrun `parent` has started it. */
+async function initOf(parent: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim();
+    if (children !== "") return Number(children.split(" ")[0]);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nsrun ${parent} started no init`);
+}
+
+test("nsrun: the command's status passes through, 137 when its init is SIGKILLed", async (t) => {
+  if (!asRoot(t)) return;
+  const tmp = makeTmpdir();
+  try {
+    assert.equal((await run([tmp, rootfs, "--", "/bin/sh", "-c", "exit 7"])).status, 7);
+    // A namespace's init gets no signal it does not handle but SIGKILL (and SIGSTOP) from the host.
+    for (const options of [["--direct"], ["--net"]]) {
+      const child = spawnRunner.spawn(nsrun, [...options, tmp, rootfs, "--", "/bin/sleep", "60"]);
+      process.kill(await initOf(child.pid ?? 0), "SIGKILL");
+      assert.equal((await child.done).exitCode, 137, options.join(" "));
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("nsrun: its own failures are one line naming what failed, and 125, with nothing left mounted", async (t) => {
+  if (!asRoot(t)) return;
+  const before = snapshot();
+  const tmp = makeTmpdir();
+  try {
+    const cases: [readonly string[], RegExp][] = [
+      [[], /^tsminc: usage: nsrun /],
+      [["--bogus", tmp, rootfs, "--", "/bin/true"], /^tsminc: nsrun: bad option --bogus$/],
+      [["/nonexistent-tmp", rootfs, "--", "/bin/true"], /^tsminc: cannot enter \/nonexistent-tmp: No such file/],
+      [[tmp, "/nonexistent-root", "--", "/bin/true"], /^tsminc: cannot bind \/nonexistent-root: No such file/],
+      [[tmp, rootfs, "--", "/nonexistent-program"], /^tsminc: cannot run \/nonexistent-program: No such file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      assert.equal(r.status, 125, `${args.join(" ")}: ${r.stderr}`);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0] ?? "", message);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  assert.deepEqual(leftSince(before), []);
+});
