@@ -2,7 +2,7 @@
 // newlines, shell metacharacters in --name, symlinks aimed outside the root, a root without /bin/sh,
 // a foreign root, bad option values. Each is a correct run or one error line, never a host change.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -124,6 +124,19 @@ for (const [name, mode] of MODES) {
     });
     assert.equal(existsSync("/etc/tsminc-escape"), false);
     assert.equal(existsSync("/tmp/tsminc-escape2"), false);
+  });
+
+  test(`${name}: the tmpdir's removal never follows the symlinks the container made in it`, async () => {
+    // The container's writes (its upper layer) live in the tmpdir, which tsminc removes afterwards.
+    const canary = join(work, `canary-${name}`);
+    mkdirSync(join(canary, "sub"), { recursive: true });
+    writeFileSync(join(canary, "sub", "keep"), "keep\n");
+    await guarded(root, async () => {
+      const script = `mkdir -p /d/e && ln -s ${canary} /d/e/dir && ln -s ${canary}/sub/keep /file && ln -s / /rootlink`;
+      const r = await tsminc([...mode, "-r", root, "sh", "-c", script]);
+      assert.equal(r.status, 0, r.stderr);
+    });
+    assert.equal(readFileSync(join(canary, "sub", "keep"), "utf8"), "keep\n");
   });
 
   test(`${name}: a rootfs without /bin/sh runs a static program, and the default shell is 127`, async () => {
