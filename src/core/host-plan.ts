@@ -126,8 +126,6 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     "--inside",
     "--stdio",
     "inherit",
-    "--busybox",
-    busybox,
     "--capsh",
     `${image.dir}/capsh`,
     ...termOption(facts.stdinTty, facts.term),

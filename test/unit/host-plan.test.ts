@@ -23,8 +23,6 @@ test("the chain: the image's nsrun (tmpdir, rootfs), then enter.sh --inside by t
     "--inside",
     "--stdio",
     "inherit",
-    "--busybox",
-    "/img/x86_64/busybox",
     "--capsh",
     "/img/x86_64/capsh",
     "--binds",
