@@ -7,14 +7,15 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { parseArgs } from "node:util";
 import { ARCHES, type ArchName } from "../src/core/arch.js";
-import { toRunConfig } from "../src/config/run-config.js";
-import { planLaunch } from "../src/core/launch-plan.js";
+import { toRunConfig } from "../src/config/from-flags.js";
+import { planVm } from "../src/core/vm-plan.js";
 import { planQemu } from "../src/core/qemu-argv.js";
+import { readManifest } from "../src/host/image-manifest.js";
 import { cacheDir, defaultImagesDir, packageRoot } from "../src/host/paths.js";
 import { listenPorts } from "../src/host/port-bridge.js";
 import { hostTscKhz, probeHost } from "../src/host/probe.js";
 import { spawnRunner } from "../src/host/spawn-runner.js";
-import { fillTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
+import { fillVmTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
 import { which } from "../src/host/which.js";
 import { busyboxRootfs } from "../test/helpers/rootfs.js";
 
@@ -39,15 +40,10 @@ async function timed(argv: readonly string[]): Promise<number | undefined> {
 }
 
 function image(arch: ArchName) {
-  const m = JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as {
-    kernelImage: string;
-    outputs: Record<string, { size: number }>;
-  };
-  return {
-    kernel: join(defaultImagesDir, arch, m.kernelImage),
-    initrd: join(defaultImagesDir, arch, "initramfs.cpio.gz"),
-    m,
-  };
+  const dir = join(defaultImagesDir, arch);
+  const m = readManifest(dir);
+  if (m === undefined) throw new Error(`no ${arch} image in ${defaultImagesDir}: run tsermine breed --arch ${arch}`);
+  return { kernel: join(dir, m.kernelImage), initrd: join(dir, m.initramfs), m };
 }
 
 function qemuCases(arch: ArchName, root: string): Case[] {
@@ -73,8 +69,8 @@ function qemuCases(arch: ArchName, root: string): Case[] {
       const facts = { ...probeHost(config), stdinTty: false, stdoutTty: false };
       const dir = makeTmpdir(facts.runtimeDir);
       try {
-        const plan = planLaunch(config, facts, dir);
-        fillTmpdir(plan);
+        const plan = planVm(config, facts, dir);
+        fillVmTmpdir(plan);
         const sink = new PassThrough().resume();
         const ports = await listenPorts(plan.sockets, { stdin: new PassThrough().end(), stdout: sink, stderr: sink });
         const rss = await timed([plan.file, ...plan.args]);
@@ -142,8 +138,8 @@ function mincsStyle(root: string): Case {
       const facts = { ...probeHost(config), stdinTty: true, stdoutTty: true, ttySize: { rows: 24, cols: 80 } };
       const dir = makeTmpdir(facts.runtimeDir);
       try {
-        const plan = planLaunch(config, facts, dir);
-        fillTmpdir(plan);
+        const plan = planVm(config, facts, dir);
+        fillVmTmpdir(plan);
         const prepare = plan.args.slice(0, plan.args.indexOf(plan.qemu.file));
         return await timed([plan.file, ...prepare, ...mincsQemu(img, dir)]);
       } finally {
@@ -173,17 +169,17 @@ function runcBundle(root: string): string {
 
 function hostCases(root: string): Case[] {
   const cases: Case[] = [
-    { name: "host: node -e 0", run: () => timed([process.execPath, "-e", "0"]) },
-    { name: "host: unshare -fpimu chroot R true", run: () => timed(["unshare", "-fpimu", "chroot", root, "true"]) },
+    { name: "ns: node -e 0", run: () => timed([process.execPath, "-e", "0"]) },
+    { name: "ns: unshare -fpimu chroot R true", run: () => timed(["unshare", "-fpimu", "chroot", root, "true"]) },
     {
-      name: "host: tsminc -r R true",
-      floor: "host: node -e 0",
+      name: "ns: tsminc -r R true",
+      floor: "ns: node -e 0",
       run: () => timed([process.execPath, TSMINC, "-r", root, "true"]),
     },
   ];
   if (which("bwrap"))
     cases.push({
-      name: "host: bwrap",
+      name: "ns: bwrap",
       run: () => timed(["bwrap", "--bind", root, "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "true"]),
     });
   else process.stderr.write("bench: no bwrap case: bwrap is not installed (apt-get install bubblewrap)\n");
@@ -191,7 +187,7 @@ function hostCases(root: string): Case[] {
     const bundle = runcBundle(root);
     let n = 0;
     cases.push({
-      name: "host: runc (runc spec bundle)",
+      name: "ns: runc (runc spec bundle)",
       run: () => timed(["runc", "run", "--bundle", bundle, `bench-${process.pid}-${n++}`]),
     });
   } else process.stderr.write("bench: no runc case: runc is not installed (apt-get install runc)\n");
@@ -271,7 +267,7 @@ function targets(samples: ReadonlyMap<string, number[]>): string {
     ],
     [
       "tsminc host / (node -e 0 + unshare chroot)",
-      m("host: tsminc -r R true") / (m("host: node -e 0") + m("host: unshare -fpimu chroot R true")),
+      m("ns: tsminc -r R true") / (m("ns: node -e 0") + m("ns: unshare -fpimu chroot R true")),
       "<= 1.30",
       false,
     ],

@@ -5,6 +5,7 @@ import { basename, join } from "node:path";
 import type { Writable } from "node:stream";
 import { ARCHES, crossPrefix, type ArchName } from "../src/core/arch.js";
 import { MincError } from "../src/core/errors.js";
+import type { SourceRecord } from "../src/core/image-manifest.js";
 import { extractTarball } from "../src/host/extract.js";
 import { sha256Text } from "../src/host/hash.js";
 import { guestInitHash } from "../src/host/guest-init-hash.js";
@@ -79,7 +80,7 @@ async function unpacked(ctx: BreedContext, source: AcquiredSource): Promise<Sour
   await ctx.reporter.step(`unpack ${source.name} ${source.version}`, async () => {
     if (existsSync(dir)) return { value: undefined, cached: true };
     await mkdir(join(ctx.cacheDir, "src"), { recursive: true });
-    await extractTarball(source.path, dir);
+    await extractTarball(ctx.runner, source.path, dir);
     return { value: undefined, cached: false };
   });
   return { dir, sha256: source.sha256 };
@@ -91,7 +92,7 @@ async function compilerId(ctx: BreedContext, arch: ArchName): Promise<string> {
   return r.stdout.split("\n")[0] ?? gcc;
 }
 
-function describeSource(s: AcquiredSource) {
+function describeSource(s: AcquiredSource): SourceRecord {
   return { version: s.version, file: basename(s.path), sha256: s.sha256, origin: s.origin, from: s.from };
 }
 
@@ -146,7 +147,7 @@ async function breedArch(
         [info.kernelImage]: join(kernel.dir, info.kernelImage),
         [INITRAMFS_FILE]: join(initramfs.dir, INITRAMFS_FILE),
         config: join(kernel.dir, "config"),
-        // Host mode runs the same container entry with these static tools (no host libc after pivot_root).
+        // ns mode runs the same container entry with these static tools (no host libc after pivot_root).
         busybox: join(busybox.dir, "busybox"),
         capsh: join(capsh.dir, "capsh"),
         // ...and starts with this one, which makes the namespaces and waits for the container's init.
@@ -197,7 +198,7 @@ export async function breed(cfg: BuildConfig, deps: BreedDeps): Promise<BredImag
   const release = await takeLock(deps.cacheDir);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const log = new BuildLog(join(deps.cacheDir, "logs", `breed-${stamp}.log`));
-  const reporter = createReporter(deps.out);
+  const reporter = createReporter(deps.out, { estimatesFile: join(deps.cacheDir, "build-estimates.json") });
   const ctx: BreedContext = { ...deps, jobs: cfg.jobs, rebuild: cfg.rebuild, reporter, log };
   try {
     log.write(

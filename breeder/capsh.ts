@@ -25,7 +25,7 @@ export async function buildCapsh(
     const started = performance.now();
     // libcap builds in its source tree, so each arch gets a fresh copy.
     const tree = join(ctx.cacheDir, "build", `libcap-${arch}`);
-    await extractTarball(tarball.path, tree);
+    await extractTarball(ctx.runner, tarball.path, tree);
     await make(ctx, `libcap ${arch}`, ["-C", join(tree, "libcap"), ...common, "libcap.a"]);
     await make(ctx, `capsh ${arch}`, [
       "-C",

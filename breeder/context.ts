@@ -45,10 +45,31 @@ export class BuildLog extends Writable {
   }
 }
 
+/** Everything written goes to the build log, and each whole line to the reporter (live progress). */
+class ProgressTee extends Writable {
+  private partial = "";
+
+  constructor(
+    private readonly log: BuildLog,
+    private readonly activity: (line: string) => void,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer | string, enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.log.write(chunk, enc);
+    const lines = (this.partial + chunk.toString()).split("\n");
+    this.partial = lines.pop() ?? "";
+    for (const line of lines) this.activity(line);
+    done();
+  }
+}
+
 /** Runs make (never through a shell), logging everything; a failure carries the log's tail. */
 export async function make(ctx: BreedContext, what: string, args: readonly string[], input?: string): Promise<void> {
   ctx.log.write(`\n$ make ${args.join(" ")}\n`);
-  const result = await ctx.runner.run("make", args, { log: ctx.log, ...(input === undefined ? {} : { input }) });
+  const log = new ProgressTee(ctx.log, ctx.reporter.activity);
+  const result = await ctx.runner.run("make", args, { log, ...(input === undefined ? {} : { input }) });
   if (result.exitCode !== 0) {
     throw new MincError("build", `${what} failed: make ${args.at(-1) ?? ""} exited with ${result.exitCode}`, {
       hint: `the full log is ${ctx.log.path}`,

@@ -1,5 +1,5 @@
-// Builds nsrun (libexec/nsrun.c) for one arch: static, stripped, warnings as errors. Host mode starts
-// every container with it; it is not in the initramfs (the guest's own entry needs none of it).
+// Builds nsrun (libexec/nsrun.c) for one arch: static, stripped, warnings as errors. Both modes start
+// on the host with the host image's nsrun; it is not in the initramfs (the guest needs none of it).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crossPrefix, type ArchName } from "../src/core/arch.js";

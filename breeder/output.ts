@@ -1,20 +1,16 @@
 // Writes images/<arch>/ (kernel, initramfs, config, manifest.json) so that it appears only when complete.
 import { chmod, copyFile, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ImageFile, ImageManifest } from "../src/core/image-manifest.js";
+import { MANIFEST_FILE } from "../src/host/image-manifest.js";
 import { sha256File } from "../src/host/hash.js";
 import { removeStaleSiblings } from "./stale.js";
-
-export interface ImageFile {
-  readonly file: string;
-  readonly size: number;
-  readonly sha256: string;
-}
 
 /** Copies `files` (name in the image → host path) into `dir` through a staging folder, then writes the manifest. */
 export async function writeImage(
   dir: string,
   files: Readonly<Record<string, string>>,
-  manifest: (outputs: Readonly<Record<string, ImageFile>>) => unknown,
+  manifest: (outputs: Readonly<Record<string, ImageFile>>) => ImageManifest,
 ): Promise<void> {
   const stage = `${dir}.partial-${process.pid}`;
   const old = `${dir}.old-${process.pid}`;
@@ -29,7 +25,7 @@ export async function writeImage(
       await chmod(dest, (await stat(src)).mode & 0o777);
       outputs[name] = { file: name, size: (await stat(dest)).size, sha256: await sha256File(dest) };
     }
-    await writeFile(join(stage, "manifest.json"), JSON.stringify(manifest(outputs), null, 2) + "\n");
+    await writeFile(join(stage, MANIFEST_FILE), JSON.stringify(manifest(outputs), null, 2) + "\n");
     await rm(old, { recursive: true, force: true });
     await rename(dir, old).catch(() => undefined);
     await rename(stage, dir);

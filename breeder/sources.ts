@@ -155,7 +155,7 @@ async function fromDebian(
       if (deb === undefined) throw new MincError("source", `apt-get download ${pkg} produced no .deb`);
       const debVersion = deb.split("_")[1] ?? "unknown";
       const dest = join(dir, `${pkg}_${debVersion}.tar.xz`);
-      await extractFromDeb(join(out, deb), pin.debian.tarballInside, dest);
+      await extractFromDeb(ctx.runner, join(out, deb), pin.debian.tarballInside, dest);
       const sidecar = {
         origin: "debian" as const,
         from: `debian:${pkg}=${debVersion}`,

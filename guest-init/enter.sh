@@ -15,7 +15,7 @@
 #   --binds FILE       NUL-separated pairs: SRC (a path outside the container) and DEST (inside it)
 #   --stdio tty|ports|inherit
 #                      tty: the console is the controlling terminal; ports: virtio-serial ports
-#                      tsminc.stdin/stdout/stderr carry the stdio; inherit (host mode): the caller's
+#                      tsminc.stdin/stdout/stderr carry the stdio; inherit (ns mode): the caller's
 #                      stdio as it is, in the caller's session, so the terminal's Ctrl-C reaches it
 #   --busybox PATH     the static busybox this runs with (default /bin/busybox)
 #   --tty-size R C     terminal rows and columns (tty mode)

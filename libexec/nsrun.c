@@ -1,22 +1,34 @@
 /*
- * nsrun: the front of a host-mode container (tsminc without --qemu), in one static process. It dies with
- * tsminc, makes the container's mount, uts, ipc (net, user) namespaces, mounts its root into the run's
- * tmpdir (an overlay on the rootfs, or the rootfs itself with --direct), joins the run's cgroups, then
- * starts COMMAND as the first process of a new pid namespace: the container's init (enter.sh --inside).
- * It waits for it and leaves with its status, 128+n when signal n killed it. What it replaces took
- * five execs (setpriv, unshare, a shell for prepare-root.sh, unshare --pid, a shell to wait), about
- * 5 ms of every run. Nothing is evaluated: every path and word arrives as an argument.
+ * nsrun: the host-side front of every tsminc container, in one static process. It dies with tsminc,
+ * makes the container's mount, uts, ipc (net, user) namespaces, mounts its root into the run's
+ * tmpdir (an overlay on the rootfs, or the rootfs itself with --direct), stages the bind sources for
+ * the VM's share, joins the run's cgroups, then
+ *   - ns mode: starts COMMAND as the first process of a new pid namespace, the container's init
+ *     (enter.sh --inside), waits for it and leaves with its status, 128+n when signal n killed it;
+ *   - vm mode (--exec): becomes COMMAND, qemu, whose 9p share is the tmpdir.
+ * First of all it forks a janitor that stays in the host's namespaces: when tsminc is killed outright
+ * (SIGKILL leaves it no chance to clean up), the janitor removes the run's tmpdir (or trims a kept
+ * one to its writes) and its cgroups, once the run is gone. When tsminc ends normally it has cleaned
+ * up itself, and the janitor finds nothing to do. Nothing is evaluated: every path and word arrives
+ * as an argument.
  *
- * nsrun [--user] [--net] [--direct] [--cgroup PROCS_FILE]... TMPDIR ROOTFS -- COMMAND [ARG]...
- *   --user     a user namespace whose root is the caller (--nopriv), with its uid and gid mapped to 0
- *   --net      a network namespace of its own
- *   --direct   bind the rootfs itself (tsminc --direct), not an overlay on it
- *   --cgroup   a cgroup.procs file to join (each of the run's cgroups, for its limits)
+ * nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup PROCS_FILE]... [--exec]
+ *       TMPDIR ROOTFS -- COMMAND [ARG]...
+ *   --user      a user namespace whose root is the caller (--nopriv), with its uid and gid mapped to 0
+ *   --net       a network namespace of its own
+ *   --direct    bind the rootfs itself (tsminc --direct), not an overlay on it
+ *   --hostname  the container's hostname, set in its uts namespace
+ *   --bind      a host path to bind at TMPDIR/binds/N (N counts from 0), for the VM's share
+ *   --cgroup    a cgroup.procs file to join (each of the run's cgroups, for its limits)
+ *   --exec      COMMAND replaces nsrun once everything is mounted: no pid namespace (vm mode)
  * Its own failures print one "tsminc: ..." line and exit 125, tsminc's status for a launcher failure.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,10 +37,14 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
-enum { LAUNCHER_FAILED = 125, MAX_CGROUPS = 16 };
+enum { LAUNCHER_FAILED = 125 };
 
 static void die(const char *fmt, ...) {
     int saved = errno;
@@ -69,6 +85,131 @@ static void die_with_waiter(int alive[2]) {
     close(alive[0]);
 }
 
+static int pidfd_of(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+/* Blocks until the process behind pidfd has exited. */
+static void wait_exit(int pidfd) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+}
+
+/*
+ * Removes `name` in the folder `parent` and, for a folder, everything under it, depth first: never
+ * following a symlink and never entering another filesystem (a mount that is still there). Folders
+ * closed to their owner (overlay leaves work/work at mode 000) are opened first. 0 when it is gone.
+ */
+static int remove_at(int parent, const char *name, dev_t dev) {
+    struct stat st;
+    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode)) return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+    if (st.st_dev != dev) return -1;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES && fchmodat(parent, name, 0700, 0) == 0)
+        fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : -1;
+    DIR *dir = fdopendir(fd);
+    if (dir == NULL) {
+        close(fd);
+        return -1;
+    }
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) remove_at(dirfd(dir), e->d_name, dev);
+    closedir(dir);
+    return unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* The folders a kept tmpdir keeps (tsminc -k): the container's writes and what the overlay needs. */
+static int kept(const char *name) {
+    return strcmp(name, "root") == 0 || strcmp(name, "lower") == 0 || strcmp(name, "storage") == 0 ||
+           strcmp(name, "work") == 0;
+}
+
+/*
+ * What tsminc would have done at the end of the run: the tmpdir removed, or trimmed to its writes
+ * when kept. Its owner file goes last, so an interrupted cleanup is still found by tsminc gc.
+ * 0 when done; 1 when tsminc had done it already (no owner file).
+ */
+static int clean_tmpdir(const char *tmp) {
+    int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return 1;
+    char owner[512] = "";
+    int ofd = openat(fd, "owner", O_RDONLY | O_CLOEXEC);
+    if (ofd < 0) {
+        close(fd);
+        return 1;
+    }
+    ssize_t n = read(ofd, owner, sizeof owner - 1);
+    close(ofd);
+    int keep = n > 0 && strstr(owner, "\"keep\":true") != NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    int failed = 0;
+    DIR *dir = fdopendir(dup(fd));
+    struct dirent *e;
+    while (dir != NULL && (e = readdir(dir)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, "owner") == 0) continue;
+        if (keep && kept(e->d_name)) continue;
+        if (remove_at(fd, e->d_name, st.st_dev) != 0) failed = 1;
+    }
+    if (dir != NULL) closedir(dir);
+    if (!failed) failed = remove_at(fd, "owner", st.st_dev) != 0;
+    close(fd);
+    if (!failed && !keep) failed = rmdir(tmp) != 0 && errno != ENOENT;
+    return failed ? -1 : 0;
+}
+
+static void nap(long ms) {
+    struct timespec t = {.tv_sec = 0, .tv_nsec = ms * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/*
+ * The janitor: in its own session, on /dev/null, deaf to the signals that end a run. It waits for
+ * tsminc to end, then for the run (nsrun, or the qemu it became), then cleans up what tsminc left.
+ * The run's last processes may take a moment to go (their mounts with them): it tries for 5 s.
+ */
+static void janitor(int tsminc, int run, const char *tmp, const char *const *cgroups, int ncgroups) {
+    setsid();
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) signal(s, SIG_IGN);
+    wait_exit(tsminc);
+    wait_exit(run);
+    for (int attempt = 0; attempt < 250 && clean_tmpdir(tmp) < 0; attempt++) nap(20);
+    for (int c = 0; c < ncgroups; c++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", cgroups[c]);
+        for (int attempt = 0; attempt < 250 && rmdir(dirname(dir)) != 0 && errno == EBUSY; attempt++) {
+            nap(20);
+            snprintf(dir, sizeof dir, "%s", cgroups[c]);
+        }
+    }
+}
+
+/*
+ * Starts the janitor as a grandchild (re-parented at once, so it is no child of the run's init or of
+ * qemu). Without pidfds (Linux < 5.3) there is none, and tsminc gc is the only cleanup.
+ */
+static void start_janitor(pid_t parent, const char *tmp, const char *const *cgroups, int ncgroups) {
+    int tsminc = pidfd_of(parent);
+    int run = pidfd_of(getpid());
+    if (tsminc < 0 || run < 0 || getppid() != parent) return;
+    pid_t child = fork();
+    if (child == 0) {
+        if (fork() == 0) {
+            janitor(tsminc, run, tmp, cgroups, ncgroups);
+            _exit(0);
+        }
+        _exit(0);
+    }
+    if (child > 0) waitpid(child, NULL, 0);
+    close(tsminc);
+    close(run);
+}
+
 /* The caller becomes root of a new user namespace; setgroups must be denied before gid_map is written. */
 static void map_caller_to_root(uid_t uid, gid_t gid) {
     char map[64];
@@ -82,9 +223,10 @@ static void map_caller_to_root(uid_t uid, gid_t gid) {
 /*
  * The container's root at TMPDIR/root. The rootfs is bound at TMPDIR/lower first and made read-only,
  * and the overlay's options name lower, storage and work relative to TMPDIR: they show in the
- * container's /proc/self/mountinfo, and must not tell it where on the host its tmpdir is.
+ * container's /proc/self/mountinfo, and must not tell it where on the host its tmpdir is. The bind
+ * sources go to TMPDIR/binds/N, where the VM's share shows them to the guest.
  */
-static void mount_root(const char *tmp, const char *rootfs, int direct) {
+static void mount_root(const char *tmp, const char *rootfs, int direct, const char *const *binds, int nbinds) {
     if (chdir(tmp) != 0) die("cannot enter %s", tmp);
     if (direct) {
         if (mount(rootfs, "root", NULL, MS_BIND, NULL) != 0) die("cannot bind %s", rootfs);
@@ -95,46 +237,80 @@ static void mount_root(const char *tmp, const char *rootfs, int direct) {
         if (mount("overlay", "root", "overlay", 0, "lowerdir=lower,upperdir=storage,workdir=work") != 0)
             die("cannot mount the overlay on %s", rootfs);
     }
+    for (int b = 0; b < nbinds; b++) {
+        char target[32];
+        snprintf(target, sizeof target, "binds/%d", b);
+        if (mount(binds[b], target, NULL, MS_BIND, NULL) != 0) die("cannot bind %s", binds[b]);
+    }
     if (chdir("/") != 0) die("cannot enter /");
+}
+
+/* On a terminal (tsminc's pseudo-terminal) qemu passes the guest's bytes on as they are: the guest's
+ * tty already turns "\n" into "\r\n", and this one would add another "\r". */
+static void raw_output(void) {
+    struct termios t;
+    if (tcgetattr(0, &t) != 0) return;
+    t.c_oflag &= ~(tcflag_t)ONLCR;
+    tcsetattr(0, TCSANOW, &t);
 }
 
 /* A caught signal (unlike an ignored one) is back to its default in the exec'd child. */
 static void pass(int sig) { (void)sig; }
 
+static void usage(void) {
+    fputs("tsminc: usage: nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup FILE]... "
+          "[--exec] TMPDIR ROOTFS -- COMMAND...\n",
+          stderr);
+    exit(LAUNCHER_FAILED);
+}
+
 int main(int argc, char **argv) {
     pid_t parent = getppid();
     die_with_parent(parent);
-    int user = 0, net = 0, direct = 0, ncgroups = 0;
-    const char *cgroups[MAX_CGROUPS];
+    int user = 0, net = 0, direct = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;
+    const char *hostname = NULL;
+    // Never more of either than there are arguments.
+    const char **cgroups = calloc((size_t)argc, sizeof *cgroups), **binds = calloc((size_t)argc, sizeof *binds);
+    if (cgroups == NULL || binds == NULL) die("out of memory");
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0'; i++) {
+        int has_value = i + 1 < argc;
         if (strcmp(argv[i], "--user") == 0) user = 1;
         else if (strcmp(argv[i], "--net") == 0) net = 1;
         else if (strcmp(argv[i], "--direct") == 0) direct = 1;
-        else if (strcmp(argv[i], "--cgroup") == 0 && i + 1 < argc && ncgroups < MAX_CGROUPS) cgroups[ncgroups++] = argv[++i];
+        else if (strcmp(argv[i], "--exec") == 0) exec_mode = 1;
+        else if (strcmp(argv[i], "--hostname") == 0 && has_value) hostname = argv[++i];
+        else if (strcmp(argv[i], "--cgroup") == 0 && has_value) cgroups[ncgroups++] = argv[++i];
+        else if (strcmp(argv[i], "--bind") == 0 && has_value) binds[nbinds++] = argv[++i];
         else {
             fprintf(stderr, "tsminc: nsrun: bad option %s\n", argv[i]);
             return LAUNCHER_FAILED;
         }
     }
-    if (argc - i < 4 || strcmp(argv[i + 2], "--") != 0) {
-        fputs("tsminc: usage: nsrun [--user] [--net] [--direct] [--cgroup FILE]... TMPDIR ROOTFS -- COMMAND...\n", stderr);
-        return LAUNCHER_FAILED;
-    }
+    if (argc - i < 4 || strcmp(argv[i + 2], "--") != 0) usage();
     const char *tmp = argv[i], *rootfs = argv[i + 1];
     char **command = argv + i + 3;
+    start_janitor(parent, tmp, cgroups, ncgroups);
 
     uid_t uid = getuid();
     gid_t gid = getgid();
     int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (net ? CLONE_NEWNET : 0) | (user ? CLONE_NEWUSER : 0);
     if (unshare(flags) != 0) die("cannot make the container's namespaces");
     if (user) map_caller_to_root(uid, gid);
+    // sethostname(2), not /proc/sys/kernel/hostname: a user namespace's root may set the name of
+    // its own uts namespace, but that file belongs to the initial namespace's root.
+    if (hostname != NULL && sethostname(hostname, strlen(hostname)) != 0) die("cannot set the hostname");
     // Nothing mounted from here on reaches the host, and the host's later mounts stay out.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) die("cannot make the mounts private");
-    mount_root(tmp, rootfs, direct);
+    mount_root(tmp, rootfs, direct, binds, nbinds);
     // Joined before the container starts, so every process of the run is counted: "0" moves this one.
     for (int c = 0; c < ncgroups; c++) write_file(cgroups[c], "0");
 
+    if (exec_mode) {
+        if (isatty(0)) raw_output();
+        execvp(command[0], command);
+        die("cannot run %s", command[0]);
+    }
     if (unshare(CLONE_NEWPID) != 0) die("cannot make the container's pid namespace");
     // The terminal's Ctrl-C and Ctrl-\ are the container's: caught here, they leave the child alone.
     struct sigaction sa = {.sa_handler = pass};

@@ -1,6 +1,6 @@
 // Bundles the tsminc CLI (tsc's output) into dist/bundle/tsminc.cjs, the file npm installs as `tsminc`.
 // CommonJS, not ES modules: node 20 starts a CommonJS file about 5 ms sooner (no ESM loader, no
-// module graph to link), which is a tenth of host mode's own time. The rarely used parts (the VM
+// module graph to link), which is a tenth of ns mode's own time. The rarely used parts (the VM
 // launcher, the pseudo-terminal, gc) stay lazy: esbuild turns their `await import()` into an
 // initializer that runs on first use.
 import { build } from "esbuild";

@@ -14,15 +14,20 @@ $sudo apt-get update -q
 # shellcheck disable=SC2086 # the list is split into package names on purpose
 $sudo apt-get install -y -q --no-install-recommends $packages
 
-# Host-mode --arch runs foreign programs through qemu-user, which binfmt_misc hands them to. Debian's
-# package registers its handlers only under systemd and outside containers: register the two tsminc
-# runs (each line of /usr/lib/binfmt.d is what the kernel's register file takes), if the kernel lets us.
+# ns-mode --arch runs foreign programs through qemu-user, which binfmt_misc hands them to. Debian's
+# package registers its handlers only under systemd and outside containers: register those of the
+# ermine arches but the host's own (each line of /usr/lib/binfmt.d is what the kernel's register file
+# takes), if the kernel lets us. The names are the arch table's binfmtName (src/core/arch.ts; a unit
+# test checks that they agree).
+handlers="qemu-x86_64 qemu-aarch64 qemu-arm"
+host_handler=qemu-$(uname -m)
 binfmt=/proc/sys/fs/binfmt_misc
 if [ ! -e "$binfmt/register" ]; then
 	$sudo mount -t binfmt_misc binfmt_misc "$binfmt" ||
-		echo "install-deps: cannot mount binfmt_misc: host-mode --arch arm64|arm will not work here" >&2
+		echo "install-deps: cannot mount binfmt_misc: ns-mode --arch arm64|arm will not work here" >&2
 fi
-for name in qemu-aarch64 qemu-arm; do
+for name in $handlers; do
+	[ "$name" != "$host_handler" ] || continue
 	if [ -e "$binfmt/register" ] && [ ! -e "$binfmt/$name" ]; then
 		$sudo sh -c "cat /usr/lib/binfmt.d/$name.conf >$binfmt/register" ||
 			echo "install-deps: cannot register $name with binfmt_misc" >&2

@@ -7,7 +7,7 @@ import { breed } from "../../breeder/breed.js";
 import { toBuildConfig, type RawBreedOptions } from "../../breeder/build-config.js";
 import { MincError } from "../core/errors.js";
 import { cacheDir, defaultImagesDir } from "../host/paths.js";
-import { execaRunner } from "../host/runner.js";
+import { spawnRunner } from "../host/spawn-runner.js";
 import { which } from "../host/which.js";
 import { cleanImages, listImages } from "../host/images.js";
 import { testrun } from "../host/testrun.js";
@@ -43,7 +43,7 @@ function program(): Command {
       const cfg = toBuildConfig(raw, { cpus: cpus().length, defaultOutDir: defaultImagesDir, isDirectory });
       const started = performance.now();
       const images = await breed(cfg, {
-        runner: execaRunner,
+        runner: spawnRunner,
         cacheDir: cacheDir(),
         out: process.stderr,
         hostNodeArch: process.arch,
@@ -62,8 +62,8 @@ function program(): Command {
     .command("list")
     .description("list the images with their versions and sizes")
     .option("--out <dir>", "image folder", defaultImagesDir)
-    .action(async (opts: { out: string }) => {
-      process.stdout.write(await listImages(opts.out));
+    .action((opts: { out: string }) => {
+      process.stdout.write(listImages(opts.out));
     });
 
   prog
@@ -87,7 +87,7 @@ function program(): Command {
     .passThroughOptions()
     .action(async (command: string[], opts: { arch: string; out: string; debug?: boolean }) => {
       const req = { imagesDir: opts.out, arch: opts.arch, debug: opts.debug ?? false, command };
-      process.exitCode = await testrun(execaRunner, req);
+      process.exitCode = await testrun(spawnRunner, req);
     });
   return prog;
 }

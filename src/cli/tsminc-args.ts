@@ -1,7 +1,8 @@
 // tsminc's command line: its options (the one table, also the --help text) and a parser that stops
-// at the command. Hand-written on purpose: loading commander cost 15 ms of a ~100 ms host-mode run.
+// at the command. Hand-written on purpose: loading commander cost 15 ms of a ~100 ms ns-mode run.
 // Pure.
-import type { RawRunOptions } from "../config/run-config.js";
+import type { RawRunOptions } from "../config/from-flags.js";
+import { ESCAPE_HELP } from "../core/console-escape.js";
 import { MincError } from "../core/errors.js";
 
 interface OptionSpec {
@@ -124,7 +125,7 @@ export function parseTsmincArgs(args: readonly string[]): Parsed {
   return { raw: raw, command: [] };
 }
 
-export function helpText(escapeHelp: string): string {
+export function helpText(): string {
   const rows = [
     ...OPTIONS.map((o) => {
       const names = `${o.short ? `-${o.short}, ` : "    "}--${o.long}${o.value ? ` <${o.value}>` : ""}`;
@@ -138,7 +139,7 @@ export function helpText(escapeHelp: string): string {
     "       tsminc gc   (clean up after killed runs; a command named gc: tsminc -- gc)",
     "",
     "Run a command in a container; with --qemu, inside its own ermine micro-VM.",
-    `In a terminal, ${escapeHelp} kills the VM. No command runs the rootfs's /bin/sh.`,
+    `In a terminal, ${ESCAPE_HELP} kills the VM. No command runs the rootfs's /bin/sh.`,
     "",
     "Options:",
     ...rows.map(([n, h]) => `  ${n.padEnd(width)}  ${h}`),

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// tsminc: runs a command in a container, on the host or inside an ermine micro-VM (--qemu). The only place
-// its exit status is chosen: the command's own, or 125 when tsminc itself failed.
-import { toRunConfig, type RawRunOptions, type RunConfig } from "../config/run-config.js";
+// tsminc: runs a command in a container, in ns mode (namespaces on the host) or in vm mode (--qemu:
+// inside an ermine micro-VM). The only place its exit status is chosen: the command's own, or 125
+// when tsminc itself failed.
+import { toRunConfig, type RawRunOptions } from "../config/from-flags.js";
 import { EXIT } from "../core/exit-status.js";
-import { describePlan } from "../core/describe-plan.js";
-import { planHost } from "../core/host-plan.js";
-import { planLaunch, type HostFacts } from "../core/launch-plan.js";
-import { shellJoin } from "../core/shell-quote.js";
+import { describeNsPlan, describeVmPlan } from "../core/describe-plan.js";
+import type { HostFacts } from "../core/host-facts.js";
+import { planNs } from "../core/ns-plan.js";
+import type { RunConfig } from "../core/run-config.js";
+import { planVm } from "../core/vm-plan.js";
 import { probeHost, runtimeDir } from "../host/probe.js";
 import { rawArgvTail } from "../host/raw-argv.js";
 import { trapRunSignals } from "../host/signals.js";
@@ -26,22 +28,23 @@ const noPty: PtySpawner = {
 async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   const config = toRunConfig(raw, command, process.cwd(), rawArgvTail(command.length));
   const facts = probeHost(config);
-  if (!config.qemu) {
-    await runOnHost(config, facts);
-    return;
-  }
+  if (config.qemu) await runVm(config, facts);
+  else await runNs(config, facts);
+}
+
+async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
   // Plan first with a placeholder: bad input fails here, before anything is made on the host.
-  const draft = planLaunch(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
+  const draft = planVm(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
-    process.stdout.write(describePlan(config, draft));
+    process.stdout.write(describeVmPlan(config, draft));
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const trap = trapRunSignals(true, false);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
-  const plan = planLaunch(config, facts, tmpdir);
-  const { launchQemu } = await import("../host/launch.js");
-  process.exitCode = await launchQemu(plan, config.rootdir, {
+  const plan = planVm(config, facts, tmpdir);
+  const { launchVm } = await import("../host/vm-launch.js");
+  process.exitCode = await launchVm(plan, config.rootdir, {
     runner: spawnRunner,
     pty: plan.stdio === "tty" ? (await import("../host/pty.js")).nodePtySpawner : noPty,
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
@@ -50,18 +53,18 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   });
 }
 
-async function runOnHost(config: RunConfig, facts: HostFacts): Promise<void> {
-  const draft = planHost(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
+async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
+  const draft = planNs(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
-    process.stdout.write(`tsminc: dry run, nothing was started\nargv:\n  ${shellJoin([draft.file, ...draft.args])}\n`);
+    process.stdout.write(describeNsPlan(config, draft));
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
   const trap = trapRunSignals(false, draft.terminal);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   // Loaded only now: start-up time counts, and each mode needs its own code only.
-  const { launchHost } = await import("../host/launch-host.js");
-  process.exitCode = await launchHost(planHost(config, facts, tmpdir), config.rootdir, {
+  const { launchNs } = await import("../host/ns-launch.js");
+  process.exitCode = await launchNs(planNs(config, facts, tmpdir), config.rootdir, {
     runner: spawnRunner,
     say: (line) => process.stderr.write(`${line}\n`),
     trap,
@@ -88,8 +91,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const parsed = parseTsmincArgs(args);
-    // The console bridge (and node:net with it) loads only for --help and --qemu runs.
-    if ("help" in parsed) process.stdout.write(helpText((await import("../host/console-bridge.js")).ESCAPE_HELP));
+    if ("help" in parsed) process.stdout.write(helpText());
     else await run(parsed.raw, parsed.command);
   } catch (err) {
     process.stderr.write(formatError("tsminc", err, debug));

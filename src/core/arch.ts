@@ -32,6 +32,13 @@ export interface ArchInfo {
   readonly console: string;
   /** virtio transport: microvm and virt have virtio-mmio ("device"), pc needs PCI */
   readonly virtioBus: "device" | "pci";
+  /** the most CPUs --cpus may give it: the kernel's CONFIG_NR_CPUS (kernel-configs/<arch>.config) */
+  readonly maxCpus: number;
+  /** e_machine and ELF class of its executables (elf.h: EM_X86_64, EM_AARCH64, EM_ARM) */
+  readonly elfMachine: number;
+  readonly elfClass: 1 | 2;
+  /** the name of Debian's qemu-user binfmt_misc handler (/usr/lib/binfmt.d/NAME.conf) */
+  readonly binfmtName: string;
 }
 
 export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
@@ -53,6 +60,10 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     machine: ["-M", "microvm"],
     console: "ttyS0",
     virtioBus: "device",
+    maxCpus: 64,
+    elfMachine: 62,
+    elfClass: 2,
+    binfmtName: "qemu-x86_64",
   },
   arm64: {
     name: "arm64",
@@ -71,6 +82,11 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     machine: ["-M", "virt", "-cpu", "cortex-a57"],
     console: "ttyAMA0",
     virtioBus: "device",
+    // virt's default GICv2 takes 8 CPUs at most.
+    maxCpus: 8,
+    elfMachine: 183,
+    elfClass: 2,
+    binfmtName: "qemu-aarch64",
   },
   arm: {
     name: "arm",
@@ -89,6 +105,10 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     machine: ["-M", "virt"],
     console: "ttyAMA0",
     virtioBus: "device",
+    maxCpus: 8,
+    elfMachine: 40,
+    elfClass: 1,
+    binfmtName: "qemu-arm",
   },
 };
 

@@ -1,5 +1,5 @@
 // binfmt_misc handlers: parsing /proc/sys/fs/binfmt_misc entries and finding the one the kernel would
-// run a program of a given arch with (host-mode --arch through qemu-user). Pure.
+// run a program of a given arch with (ns-mode --arch through qemu-user). Pure.
 import type { ArchName } from "./arch.js";
 import { elfHeader } from "./elf.js";
 
@@ -17,7 +17,7 @@ export interface BinfmtEntry {
   readonly mask: Buffer;
 }
 
-/** What the host's binfmt_misc offers; probed only for host-mode runs of a foreign arch. */
+/** What the host's binfmt_misc offers; probed only for ns-mode runs of a foreign arch. */
 export interface BinfmtFacts {
   /** /proc/sys/fs/binfmt_misc holds the filesystem */
   readonly mounted: boolean;

@@ -1,6 +1,6 @@
 // Turns --mem-limit, --cpu-limit and --pid-max into cgroup folders and files to write: cgroup v2 when
 // it offers the controllers, else the cgroup v1 hierarchies that have them. Pure.
-import type { Limits } from "../config/run-config.js";
+import type { Limits } from "./run-config.js";
 import { MincError } from "./errors.js";
 
 export type Controller = "memory" | "pids" | "cpu";

@@ -1,51 +1,68 @@
-// The human-readable plan that --dry-run prints, the qemu argv shell-quoted. Pure.
-import type { RunConfig } from "../config/run-config.js";
+// The human-readable plan that --dry-run prints, for either mode, the argv shell-quoted. Pure.
 import { ARCHES } from "./arch.js";
-import type { LaunchPlan } from "./launch-plan.js";
+import type { NsPlan } from "./ns-plan.js";
+import type { RunConfig } from "./run-config.js";
 import { shellJoin, shellQuote } from "./shell-quote.js";
+import type { VmPlan } from "./vm-plan.js";
 
-function describeLimits(config: RunConfig, version: 1 | 2): string {
+type Row = readonly [string, string];
+
+function describeLimits(config: RunConfig, version: 1 | 2, on: string): string {
   const l = config.limits;
   const parts = [
     ...(l?.memBytes === undefined ? [] : [`memory ${l.memBytes / 2 ** 20} MiB`]),
     ...(l?.cpus === undefined ? [] : [`${l.cpus} cpu`]),
     ...(l?.pids === undefined ? [] : [`${l.pids} processes`]),
   ];
-  return `${parts.join(", ")} for qemu (cgroup v${version})`;
+  return `${parts.join(", ")} for ${on} (cgroup v${version})`;
 }
 
-export function describePlan(config: RunConfig, plan: LaunchPlan): string {
-  const rows: [string, string][] = [
-    ["arch", `${plan.arch} (${ARCHES[plan.arch].qemuBinary}, ${plan.accel}: ${plan.accelReason})`],
-    ["image", `${plan.image.dir} (${plan.image.kernel}, ${plan.image.initramfs})`],
+/** The rows both modes share: the root, the tmpdir, limits, timeout, command, binds. */
+function commonRows(config: RunConfig, plan: VmPlan | NsPlan, limitsOn: string): Row[] {
+  return [
     [
       "rootfs",
       `${shellQuote(config.rootdir)} (${config.direct ? "direct: writes go to the rootfs" : "overlay: writes go to tmpdir/storage"})`,
     ],
     ["tmpdir", `${plan.tmpdir} (${plan.keep ? "kept" : "removed afterwards"})`],
-    ["vm", `${config.cpus} cpu, ${config.memMiB} MiB`],
-    ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
-    ...(plan.cgroup === undefined ? [] : [["limits", describeLimits(config, plan.cgroup.version)] as [string, string]]),
-    ...(config.timeoutSec === undefined
-      ? []
-      : [["timeout", `${config.timeoutSec} s, then exit 124`] as [string, string]]),
+    ...(plan.cgroup === undefined ? [] : [["limits", describeLimits(config, plan.cgroup.version, limitsOn)] as Row]),
+    ...(config.timeoutSec === undefined ? [] : [["timeout", `${config.timeoutSec} s, then exit 124`] as Row]),
     ["command", config.command.length > 0 ? shellJoin(config.command) : "/bin/sh (the rootfs's shell)"],
-    ...plan.binds.map((b, i): [string, string] => [
-      "bind",
-      `${shellQuote(b.source)} -> ${shellQuote(config.binds[i]?.target ?? "")}`,
-    ]),
+    ...config.binds.map((b): Row => ["bind", `${shellQuote(b.source)} -> ${shellQuote(b.target)}`]),
   ];
+}
+
+function render(rows: readonly Row[], tail: readonly string[]): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
     "tsminc: dry run, nothing was started",
     ...rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`),
-    "run.sh:",
-    ...plan.files.runSh
-      .trimEnd()
-      .split("\n")
-      .map((l) => `  ${l}`),
-    "argv:",
-    `  ${shellJoin([plan.file, ...plan.args])}`,
+    ...tail,
     "",
   ].join("\n");
+}
+
+export function describeVmPlan(config: RunConfig, plan: VmPlan): string {
+  const rows: Row[] = [
+    ["mode", "vm (an ermine micro-VM)"],
+    ["arch", `${plan.arch} (${ARCHES[plan.arch].qemuBinary}, ${plan.accel}: ${plan.accelReason})`],
+    ["image", `${plan.image.dir} (${plan.image.manifest.kernelImage}, ${plan.image.manifest.initramfs})`],
+    ["vm", `${plan.cpus} cpu, ${plan.memMiB} MiB`],
+    ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
+    ...commonRows(config, plan, "qemu"),
+  ];
+  const runSh = plan.files.runSh
+    .trimEnd()
+    .split("\n")
+    .map((l) => `  ${l}`);
+  return render(rows, ["run.sh:", ...runSh, "argv:", `  ${shellJoin([plan.file, ...plan.args])}`]);
+}
+
+export function describeNsPlan(config: RunConfig, plan: NsPlan): string {
+  const rows: Row[] = [
+    ["mode", "ns (namespaces on the host, no VM)"],
+    ["stdio", plan.terminal ? "this terminal" : "this process's own"],
+    ...commonRows(config, plan, "the container"),
+  ];
+  return render(rows, ["argv:", `  ${shellJoin([plan.file, ...plan.args])}`]);
 }

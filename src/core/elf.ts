@@ -1,21 +1,21 @@
 // Which CPU an ELF binary is for, from its first 20 bytes. Pure.
-import type { ArchName } from "./arch.js";
+import { ARCH_NAMES, ARCHES, type ArchName } from "./arch.js";
 
 export type ElfArch = { readonly arch: ArchName } | { readonly other: string };
 
-/** e_machine values (elf.h) and what they are called. */
-const MACHINES: Readonly<Record<number, { name: string; arch?: ArchName; class: 1 | 2 }>> = {
-  3: { name: "i386", class: 1 },
-  8: { name: "mips", class: 1 },
-  20: { name: "ppc", class: 1 },
-  21: { name: "ppc64", class: 2 },
-  22: { name: "s390", class: 2 },
-  40: { name: "arm", arch: "arm", class: 1 },
-  62: { name: "x86_64", arch: "x86_64", class: 2 },
-  183: { name: "aarch64", arch: "arm64", class: 2 },
-  243: { name: "riscv", class: 2 },
-  258: { name: "loongarch", class: 2 },
+/** e_machine values (elf.h) of CPUs ermine does not run, for the message that names them. */
+const OTHER_MACHINES: Readonly<Record<number, string>> = {
+  3: "i386",
+  8: "mips",
+  20: "ppc",
+  21: "ppc64",
+  22: "s390",
+  243: "riscv",
+  258: "loongarch",
 };
+
+/** The ermine arch whose executables have this e_machine. */
+const archOfMachine = (machine: number) => ARCH_NAMES.find((name) => ARCHES[name].elfMachine === machine);
 
 /** The arch of an ELF header, or undefined when the bytes are not ELF. */
 export function elfArch(header: Uint8Array): ElfArch | undefined {
@@ -25,19 +25,18 @@ export function elfArch(header: Uint8Array): ElfArch | undefined {
   const machine = littleEndian
     ? (header[18] ?? 0) | ((header[19] ?? 0) << 8)
     : ((header[18] ?? 0) << 8) | (header[19] ?? 0);
-  const known = MACHINES[machine];
-  if (known?.arch !== undefined && known.class === header[4] && littleEndian) return { arch: known.arch };
+  const arch = archOfMachine(machine);
+  if (arch !== undefined && ARCHES[arch].elfClass === header[4] && littleEndian) return { arch };
   const bits = header[4] === 2 ? "64-bit" : "32-bit";
-  return { other: `${known?.name ?? `ELF machine ${machine}`} (${bits}${littleEndian ? "" : ", big-endian"})` };
+  const name = arch ?? OTHER_MACHINES[machine] ?? `ELF machine ${machine}`;
+  return { other: `${name} (${bits}${littleEndian ? "" : ", big-endian"})` };
 }
 
 /** The first 20 bytes of a little-endian executable (ET_EXEC) of `arch`: what binfmt_misc matches. */
 export function elfHeader(arch: ArchName): Buffer {
-  const entry = Object.entries(MACHINES).find(([, m]) => m.arch === arch);
-  const machine = Number(entry?.[0]);
   const header = Buffer.alloc(20);
-  header.set([0x7f, 0x45, 0x4c, 0x46, entry?.[1].class ?? 2, 1, 1]);
+  header.set([0x7f, 0x45, 0x4c, 0x46, ARCHES[arch].elfClass, 1, 1]);
   header.writeUInt16LE(2, 16);
-  header.writeUInt16LE(machine, 18);
+  header.writeUInt16LE(ARCHES[arch].elfMachine, 18);
   return header;
 }

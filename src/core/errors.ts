@@ -8,7 +8,7 @@ export type ErrorCode =
   | "config" // a kernel or busybox config is unusable
   | "build" // a build step failed
   | "image" // an ermine image is missing or incomplete
-  | "guest" // the guest died without reporting
+  | "system" // the host refused something at run time (a cgroup, a mount)
   | "internal"; // a bug of ours
 
 export class MincError extends Error {

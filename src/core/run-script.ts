@@ -1,5 +1,5 @@
 // The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
-import type { RunConfig } from "../config/run-config.js";
+import type { RunConfig } from "./run-config.js";
 import { shellJoin } from "./shell-quote.js";
 
 /** Where the share is mounted in the guest, and the files tsminc writes into it. */

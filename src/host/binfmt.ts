@@ -1,4 +1,4 @@
-// Reads the host's binfmt_misc handlers (/proc/sys/fs/binfmt_misc), for host-mode runs of a foreign arch.
+// Reads the host's binfmt_misc handlers (/proc/sys/fs/binfmt_misc), for ns-mode runs of a foreign arch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINFMT_DIR, parseBinfmtEntry, type BinfmtEntry, type BinfmtFacts } from "../core/binfmt.js";

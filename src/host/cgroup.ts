@@ -32,7 +32,7 @@ export function probeCgroups(mountinfo: string = readFileSync("/proc/self/mounti
 }
 
 const failed = (what: string, cause: unknown) =>
-  new MincError("usage", `cannot set up the run's cgroup: ${what}: ${(cause as Error).message}`, {
+  new MincError("system", `cannot set up the run's cgroup: ${what}: ${(cause as Error).message}`, {
     cause,
     hint: "check that the cgroup controller is delegated to you, or drop the limit options",
   });

@@ -3,10 +3,8 @@
 // tsminc.ctl port. Ctrl-] then q kills the VM.
 import { once } from "node:events";
 import { createServer, type Socket } from "node:net";
+import { escapeFilter } from "../core/console-escape.js";
 import type { PtyChild } from "./pty.js";
-
-export const ESCAPE_BYTE = 0x1d; // Ctrl-]
-export const ESCAPE_HELP = "Ctrl-] q";
 
 export interface ConsoleBridge {
   /** resolves when the user typed the escape sequence */
@@ -38,27 +36,13 @@ export function bridgeTerminal(pty: PtyChild, control: { send(line: string): voi
   const stdout = process.stdout;
   let onEscape: () => void = () => undefined;
   const escaped = new Promise<void>((resolve) => (onEscape = resolve));
-  let pendingEscape = false;
+  const filter = escapeFilter();
   stdin.setRawMode(true);
   stdin.resume();
   const onInput = (chunk: Buffer) => {
-    const out: number[] = [];
-    for (const byte of chunk) {
-      if (pendingEscape) {
-        pendingEscape = false;
-        if (byte === 0x71 /* q */) {
-          onEscape();
-          return;
-        }
-        out.push(ESCAPE_BYTE);
-        if (byte === ESCAPE_BYTE) continue; // Ctrl-] Ctrl-] sends one Ctrl-]
-      } else if (byte === ESCAPE_BYTE) {
-        pendingEscape = true;
-        continue;
-      }
-      out.push(byte);
-    }
-    if (out.length > 0) pty.write(Buffer.from(out));
+    const { bytes, escaped: typed } = filter(chunk);
+    if (bytes.length > 0) pty.write(bytes);
+    if (typed) onEscape();
   };
   const onResize = () => {
     pty.resize(stdout.columns, stdout.rows);

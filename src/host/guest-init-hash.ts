@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
-// node:crypto is loaded on first use: host-mode runs never need it, and loading it costs 2 ms.
+// node:crypto is loaded on first use: ns-mode runs never need it, and loading it costs 2 ms.
 const load = createRequire(import.meta.url);
 
 export function guestInitHash(dir: string): string {

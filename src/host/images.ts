@@ -1,26 +1,14 @@
 // tsermine list and clean: what images exist, and removing what the cache holds.
-import { existsSync } from "node:fs";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { ARCH_NAMES } from "../core/arch.js";
+import { readManifest } from "./image-manifest.js";
 
-interface ManifestView {
-  arch: string;
-  kernelImage: string;
-  initramfs: string;
-  kernelRelease: string;
-  kernelConfig: { start: string; fragments: { name: string }[] };
-  sources: Record<string, { version: string; origin: string }>;
-  outputs: Record<string, { size: number }>;
-  created: string;
-}
-
-export async function listImages(imagesDir: string): Promise<string> {
-  const arches = existsSync(imagesDir) ? await readdir(imagesDir) : [];
+export function listImages(imagesDir: string): string {
   const rows: string[] = [];
-  for (const arch of arches.sort()) {
-    const file = join(imagesDir, arch, "manifest.json");
-    if (!existsSync(file)) continue;
-    const m = JSON.parse(await readFile(file, "utf8")) as ManifestView;
+  for (const arch of [...ARCH_NAMES].sort()) {
+    const m = readManifest(join(imagesDir, arch));
+    if (m === undefined) continue;
     const size = (m.outputs[m.kernelImage]?.size ?? 0) + (m.outputs[m.initramfs]?.size ?? 0);
     const configs = m.kernelConfig.fragments.map((f) => f.name.replace(/\.config$/, "")).join("+");
     const sources = Object.entries(m.sources)
@@ -35,7 +23,7 @@ export async function listImages(imagesDir: string): Promise<string> {
 
 export async function cleanImages(cacheDir: string, imagesDir: string, all: boolean): Promise<string> {
   const targets = all
-    ? [cacheDir, ...["x86_64", "arm64", "arm"].map((a) => join(imagesDir, a))]
+    ? [cacheDir, ...ARCH_NAMES.map((a) => join(imagesDir, a))]
     : [join(cacheDir, "build"), join(cacheDir, "src")];
   await Promise.all(targets.map((t) => rm(t, { recursive: true, force: true })));
   return `removed ${targets.join(", ")}\n`;

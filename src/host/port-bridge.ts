@@ -3,7 +3,7 @@
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import type { SocketPlan } from "../core/launch-plan.js";
+import type { SocketPlan } from "../core/vm-plan.js";
 
 export interface PortBridge {
   /** resolves when stdout and stderr have ended (qemu closed them) */

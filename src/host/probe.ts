@@ -3,15 +3,16 @@ import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, r
 import { homedir, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isatty } from "node:tty";
-import type { RunConfig } from "../config/run-config.js";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
 import { elfArch, type ElfArch } from "../core/elf.js";
-import type { HostFacts, ImageFacts } from "../core/launch-plan.js";
+import type { HostFacts, ImageFacts } from "../core/host-facts.js";
+import type { RunConfig } from "../core/run-config.js";
 import { probeBinfmt } from "./binfmt.js";
 import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
 import { guestInitHash } from "./guest-init-hash.js";
-import { defaultImagesDir, guestInitDir, packageRoot } from "./paths.js";
+import { readManifest } from "./image-manifest.js";
+import { defaultImagesDir, guestInitDir } from "./paths.js";
 import { which } from "./which.js";
 
 function cpuinfo(): string {
@@ -55,21 +56,8 @@ export function imageDirs(ermine: string | undefined): string[] {
 
 function findImage(dirs: readonly string[], arch: ArchName): ImageFacts | undefined {
   for (const dir of dirs) {
-    const manifest = join(dir, arch, "manifest.json");
-    if (!existsSync(manifest)) continue;
-    const m = JSON.parse(readFileSync(manifest, "utf8")) as {
-      kernelImage: string;
-      initramfs: string;
-      guestInit?: string;
-      outputs?: Record<string, unknown>;
-    };
-    return {
-      dir: join(dir, arch),
-      kernel: m.kernelImage,
-      initramfs: m.initramfs,
-      guestInit: m.guestInit ?? "none",
-      nsrun: m.outputs?.nsrun !== undefined,
-    };
+    const manifest = readManifest(join(dir, arch));
+    if (manifest !== undefined) return { dir: join(dir, arch), manifest };
   }
   return undefined;
 }
@@ -101,7 +89,7 @@ export function runtimeDir(uid: number = process.getuid?.() ?? -1): string {
 }
 
 export function probeHost(config: RunConfig): HostFacts {
-  // Host mode needs none of the VM's facts (KVM, TSC, qemu, other arches' images): every probe
+  // ns mode needs none of the VM's facts (KVM, TSC, qemu, other arches' images): every probe
   // skipped is start-up time saved.
   const vm = config.qemu;
   const info = vm ? cpuinfo() : "";
@@ -121,7 +109,7 @@ export function probeHost(config: RunConfig): HostFacts {
     hostname: hostname(),
     hostArch,
     kvmProblem: Object.fromEntries(
-      ARCH_NAMES.map((a) => [a, vm ? kvmUnusable(a, info) : "not probed in host mode"]),
+      ARCH_NAMES.map((a) => [a, vm ? kvmUnusable(a, info) : "not probed in ns mode"]),
     ) as Record<ArchName, string | undefined>,
     tscKhz: vm && process.arch === "x64" ? hostTscKhz(info) : undefined,
     images,
@@ -136,13 +124,12 @@ export function probeHost(config: RunConfig): HostFacts {
         : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work"))
           ? "kept"
           : "other",
-    // isatty, not process.stdin.isTTY: making the stdin stream costs host mode 1.3 ms, and it needs none.
+    // isatty, not process.stdin.isTTY: making the stdin stream costs ns mode 1.3 ms, and it needs none.
     stdinTty: isatty(0),
     term: process.env.TERM,
     stdoutTty: isatty(1),
     ttySize: isatty(1) ? { rows: process.stdout.rows, cols: process.stdout.columns } : undefined,
     runtimeDir: runtimeDir(uid),
-    prepareScript: join(packageRoot, "libexec", "prepare-root.sh"),
     enterScript: join(guestInitDir, "enter.sh"),
     guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
     cgroups: config.limits === undefined ? undefined : probeCgroups(),

@@ -1,7 +1,6 @@
-// Runs external programs: the Runner interface that callers are handed, and its execa implementation.
-import { constants } from "node:os";
+// The Runner interface: how code that runs external programs (the launchers, the breeder, testrun)
+// is handed the means to, so tests can pass their own. spawn-runner.ts implements it.
 import type { Writable } from "node:stream";
-import { execa, type Options } from "execa";
 
 export interface RunOptions {
   readonly cwd?: string;
@@ -38,57 +37,11 @@ export interface Child {
 }
 
 export interface Runner {
-  /** Runs `file` with `args` (never through a shell) and resolves with its status; rejects only if it cannot start. */
+  /**
+   * Runs `file` with `args` (never through a shell) and resolves with its status; rejects only if it
+   * cannot start, with a MincError ("missing-tool") naming the program and the fix.
+   */
   run(file: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** Starts `file` with `args`, returning at once with a handle to signal it and await it. */
   spawn(file: string, args: readonly string[], opts?: RunOptions): Child;
 }
-
-function signalNumber(signal: string | undefined): number {
-  if (signal === undefined) return 0;
-  return (constants.signals as Record<string, number>)[signal] ?? 0;
-}
-
-function execaOptions(opts: RunOptions): Options {
-  const logged = opts.log !== undefined;
-  return {
-    reject: false,
-    stripFinalNewline: false,
-    all: logged,
-    buffer: !logged,
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    ...(opts.env === undefined ? {} : { env: opts.env, extendEnv: opts.extendEnv ?? true }),
-    ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
-    ...(opts.stdoutFile === undefined ? {} : { stdout: { file: opts.stdoutFile } }),
-    // execa takes a file descriptor number for any of the three; its types spell that per stream.
-    ...(opts.stdio === undefined
-      ? {}
-      : {
-          stdin: opts.stdio[0] as Options["stdin"] & string,
-          stdout: opts.stdio[1] as Options["stdout"] & string,
-          stderr: opts.stdio[2] as Options["stderr"] & string,
-        }),
-  };
-}
-
-function start(file: string, args: readonly string[], opts: RunOptions = {}): Child {
-  const child = execa(file, args, execaOptions(opts));
-  if (opts.log !== undefined) child.all?.pipe(opts.log, { end: false });
-  const done = child.then((result) => {
-    if (result.exitCode === undefined && result.signal === undefined) {
-      // It never started (ENOENT, EACCES): that is the caller's error to report, not a status.
-      throw result.cause instanceof Error ? result.cause : new Error(result.message);
-    }
-    return {
-      exitCode: result.exitCode ?? 128 + signalNumber(result.signal),
-      stdout: typeof result.stdout === "string" ? result.stdout : "",
-      stderr: typeof result.stderr === "string" ? result.stderr : "",
-    };
-  });
-  return { pid: child.pid, kill: (signal) => child.kill(signal), done };
-}
-
-export const execaRunner: Runner = {
-  run: (file, args, opts) => start(file, args, opts).done,
-  spawn: start,
-};

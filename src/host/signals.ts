@@ -29,7 +29,7 @@ export function trapSignals(signals: readonly NodeJS.Signals[]): SignalTrap {
 
 /**
  * A run's trap, set before anything of it exists. --qemu: SIGINT, SIGTERM and SIGHUP stop the VM.
- * Host mode on a terminal: Ctrl-C and Ctrl-\ reach the container from the terminal itself, so tsminc
+ * ns mode on a terminal: Ctrl-C and Ctrl-\ reach the container from the terminal itself, so tsminc
  * drops SIGINT and SIGQUIT and is ended by SIGTERM and SIGHUP; off a terminal all four end it.
  */
 export function trapRunSignals(qemu: boolean, terminal: boolean): SignalTrap {

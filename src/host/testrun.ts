@@ -1,5 +1,4 @@
 // tsermine testrun: boots an image on this terminal: its maintenance shell, or one command run by its init.
-import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { ARCHES, lookupArch } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
 import { planQemu } from "../core/qemu-argv.js";
 import { shellJoin } from "../core/shell-quote.js";
+import { readManifest } from "./image-manifest.js";
 import { hostTscKhz, kvmUnusable } from "./probe.js";
 import type { Runner } from "./runner.js";
 
@@ -24,15 +24,12 @@ export async function testrun(runner: Runner, req: TestrunRequest): Promise<numb
   if (arch === undefined)
     throw new MincError("usage", `unknown arch "${req.arch}"`, { hint: "use --arch x86_64|arm64|arm" });
   const dir = join(req.imagesDir, arch);
-  if (!existsSync(join(dir, "manifest.json"))) {
+  const manifest = readManifest(dir);
+  if (manifest === undefined) {
     throw new MincError("image", `no ${arch} image in ${req.imagesDir}`, {
       hint: `run: tsermine breed --arch ${arch}`,
     });
   }
-  const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
-    kernelImage: string;
-    initramfs: string;
-  };
   const share = req.command.length > 0 ? await mkdtemp(join(tmpdir(), "tsermine-testrun-")) : undefined;
   try {
     if (share !== undefined) await writeFile(join(share, "run.sh"), `${shellJoin(req.command)}\n`);

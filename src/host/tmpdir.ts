@@ -12,14 +12,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import type { HostPlan } from "../core/host-plan.js";
-import type { LaunchPlan } from "../core/launch-plan.js";
+import type { NsPlan } from "../core/ns-plan.js";
+import type { VmPlan } from "../core/vm-plan.js";
 import { SHARE_FILES } from "../core/run-script.js";
-import { writeOwner } from "./owner.js";
+import { OWNER_FILE, writeOwner } from "./owner.js";
 
 /**
  * Removes `path` and everything under it, never following a symlink. Not fs.rmSync: loading and
- * running its retrying rimraf costs host mode 1.3 ms of every run, this 0.5 ms.
+ * running its retrying rimraf costs ns mode 1.3 ms of every run, this 0.5 ms.
  */
 function removeTree(path: string): void {
   const stat = lstatSync(path, { throwIfNoEntry: false });
@@ -44,7 +44,7 @@ export function makeTmpdir(runtimeDir: string): string {
 }
 
 /** Lays out tmpdir/{root,lower,storage,work,binds/N} and writes run.sh, the arguments and the binds. */
-export function fillTmpdir(plan: LaunchPlan): void {
+export function fillVmTmpdir(plan: VmPlan): void {
   const at = (name: string) => join(plan.tmpdir, name);
   for (const dir of ["root", "lower", "storage", "work", "binds"]) mkdirSync(at(dir), { recursive: true });
   // Every run starts without the status and sockets of an earlier one (-t reuses a tmpdir).
@@ -62,8 +62,8 @@ export function fillTmpdir(plan: LaunchPlan): void {
   writeOwner(plan.tmpdir, plan.keep);
 }
 
-/** Host mode: the same overlay folders, the arguments and the binds (no run.sh, no sockets). */
-export function fillHostTmpdir(plan: HostPlan): void {
+/** ns mode: the same overlay folders, the arguments and the binds (no run.sh, no sockets). */
+export function fillNsTmpdir(plan: NsPlan): void {
   for (const dir of ["root", "lower", "storage", "work"]) mkdirSync(join(plan.tmpdir, dir), { recursive: true });
   writeFileSync(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
   writeFileSync(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
@@ -73,11 +73,18 @@ export function fillHostTmpdir(plan: HostPlan): void {
 /** The folders a kept tmpdir keeps: the container's writes (storage/) and what the overlay needs. */
 const KEPT = new Set(["root", "lower", "storage", "work"]);
 
+/**
+ * Removes the entries of a tmpdir that `drop` names, the owner file last: while it is there, the
+ * tmpdir is still a run's to clean up (nsrun does it when tsminc is killed, or tsminc gc).
+ */
+function removeEntries(dir: string, drop: (name: string) => boolean): void {
+  for (const name of readdirSync(dir)) if (name !== OWNER_FILE && drop(name)) removeTree(join(dir, name));
+  removeTree(join(dir, OWNER_FILE));
+}
+
 /** Trims a tmpdir to be kept (-k) down to KEPT: no run.sh, arguments, status or sockets remain. */
 export function trimKeptTmpdir(dir: string): void {
-  for (const name of readdirSync(dir)) {
-    if (!KEPT.has(name)) removeTree(join(dir, name));
-  }
+  removeEntries(dir, (name) => !KEPT.has(name));
 }
 
 /** Makes every folder under `dir` traversable by its owner: overlay leaves work/work at mode 000. */
@@ -97,11 +104,13 @@ function openUp(dir: string): void {
 }
 
 export function removeTmpdir(dir: string): void {
+  if (lstatSync(dir, { throwIfNoEntry: false }) === undefined) return;
   try {
-    removeTree(dir);
+    removeEntries(dir, () => true);
   } catch {
     // As a user (--nopriv) the overlay's own folders may be closed to us: open them, then again.
     openUp(dir);
-    removeTree(dir);
+    removeEntries(dir, () => true);
   }
+  rmdirSync(dir);
 }

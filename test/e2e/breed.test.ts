@@ -1,24 +1,14 @@
 // tsermine breed for real: all three smallconfig images, their manifests and sizes, and a warm second run.
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ARCH_NAMES, ARCHES } from "../../src/core/arch.js";
+import { ARCH_NAMES, ARCHES, type ArchName } from "../../src/core/arch.js";
+import { readManifest } from "../../src/host/image-manifest.js";
 import { defaultImagesDir } from "../../src/host/paths.js";
 import { breedAll, tsermine } from "../helpers/cli.js";
 
-interface Manifest {
-  arch: string;
-  kernelImage: string;
-  kernelRelease: string;
-  kernelConfig: { start: string; fragments: { name: string }[] };
-  sources: Record<string, { version: string; sha256: string; origin: string }>;
-  outputs: Record<string, { size: number; sha256: string }>;
-  buildSeconds: Record<string, number>;
-}
-
-const manifest = (arch: string) =>
-  JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as Manifest;
+const manifest = (arch: ArchName) => readManifest(join(defaultImagesDir, arch)) ?? assert.fail(`no ${arch} manifest`);
 
 test("breed --arch all --config smallconfig builds all three images", { timeout: 3_600_000 }, async () => {
   const first = await breedAll();
@@ -31,7 +21,7 @@ test("breed --arch all --config smallconfig builds all three images", { timeout:
       m.kernelConfig.fragments.map((f) => f.name),
       ["base.config", `${arch}.config`, "smallconfig.config"],
     );
-    for (const name of ["linux", "busybox", "libcap"]) assert.match(m.sources[name]?.sha256 ?? "", /^[0-9a-f]{64}$/);
+    for (const name of ["linux", "busybox", "libcap"] as const) assert.match(m.sources[name].sha256, /^[0-9a-f]{64}$/);
     for (const file of [ARCHES[arch].kernelImage, "initramfs.cpio.gz", "config"]) {
       assert.equal(statSync(join(defaultImagesDir, arch, file)).size, m.outputs[file]?.size, file);
     }

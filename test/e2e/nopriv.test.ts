@@ -73,7 +73,7 @@ for (const [mode, flags] of MODES) {
     test(`nopriv ${mode}: ${c.name}`, async (t) => {
       const who = ready(t);
       if (who === undefined) return;
-      const r = await tsminc([...flags, "--nopriv", root, "--", ...c.command], c.input, who);
+      const r = await tsminc([...flags, "--nopriv", root, ...(c.flags ?? []), "--", ...c.command], c.input, who);
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);

@@ -1,4 +1,4 @@
-// The image's nsrun on its own (host mode's first process): the root it mounts, the status it passes
+// The image's nsrun on its own (ns mode's first process): the root it mounts, the status it passes
 // on, and its own failures, each one line and 125, with nothing mounted left behind.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,7 +22,7 @@ before(async () => {
   if (hostArch !== undefined) rootfs = busyboxRootfs(hostArch);
 });
 
-/** A tmpdir laid out as tsminc lays it out for host mode. */
+/** A tmpdir laid out as tsminc lays it out for ns mode. */
 function makeTmpdir(): string {
   const dir = mkdtempSync("/run/tsminc-nsrun-test-");
   for (const sub of ["root", "lower", "storage", "work"]) mkdirSync(join(dir, sub));
@@ -65,11 +65,23 @@ test("nsrun: the command runs as PID 1 of its own pid namespace, over the overla
   assert.deepEqual(leftSince(before), []);
 });
 
+/** Whether `pid` is the first process (PID 1) of a pid namespace below the host's. */
+function isNamespaceInit(pid: string): boolean {
+  try {
+    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]?.trim().split(/\s+/);
+    return nspid !== undefined && nspid.length > 1 && nspid.at(-1) === "1";
+  } catch {
+    return false;
+  }
+}
+
 /** The pid (as the host sees it) of the container's init, once nsrun `parent` has started it. */
 async function initOf(parent: number): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim();
-    if (children !== "") return Number(children.split(" ")[0]);
+    // Its first child may be the fork that starts the janitor: the init is the one in a pid namespace.
+    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(" ");
+    const init = children.find(isNamespaceInit);
+    if (init !== undefined) return Number(init);
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`nsrun ${parent} started no init`);

@@ -9,7 +9,7 @@ import { breed } from "../../breeder/breed.js";
 import { toBuildConfig } from "../../breeder/build-config.js";
 import { cacheDir, defaultImagesDir, guestInitDir } from "../../src/host/paths.js";
 import { sha256Text } from "../../src/host/hash.js";
-import { execaRunner } from "../../src/host/runner.js";
+import { spawnRunner } from "../../src/host/spawn-runner.js";
 import { breedAll } from "../helpers/cli.js";
 
 test("editing guest-init repacks only the initramfs", async () => {
@@ -23,7 +23,7 @@ test("editing guest-init repacks only the initramfs", async () => {
   progress.on("data", (d: Buffer) => (shown += d.toString()));
   const out = join(dir, "images");
   await breed(toBuildConfig({ arch: "x86_64", out }, { cpus: 2, defaultOutDir: out, isDirectory: existsSync }), {
-    runner: execaRunner,
+    runner: spawnRunner,
     cacheDir: cacheDir(),
     out: progress,
     hostNodeArch: process.arch,

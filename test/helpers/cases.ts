@@ -1,8 +1,10 @@
-// The run cases every container mode must pass (qemu now; host mode and other arches later):
+// The run cases every container mode must pass (vm mode and ns mode, every arch):
 // exit statuses, byte-exact stdio, and hostile arguments.
 
 export interface RunCase {
   readonly name: string;
+  /** tsminc options the case adds, before the rootfs's own */
+  readonly flags?: readonly string[];
   readonly command: readonly string[];
   readonly input?: string;
   readonly status: number;
@@ -32,6 +34,13 @@ export const HOSTILE_ARGS: readonly string[] = [
 ];
 
 export const RUN_CASES: readonly RunCase[] = [
+  {
+    name: "--name sets the container's hostname",
+    flags: ["--name", "box-1"],
+    command: ["cat", "/proc/sys/kernel/hostname"],
+    status: 0,
+    stdout: Buffer.from("box-1\n"),
+  },
   { name: "the command's status passes through", command: ["sh", "-c", "exit 42"], status: 42 },
   {
     name: "a missing command is 127",
@@ -74,8 +83,8 @@ export const RUN_CASES: readonly RunCase[] = [
   },
 ];
 
-/** The two ways to run a container, as tsminc flags: in an ermine VM and on the host. */
+/** The two ways to run a container, as tsminc flags: in an ermine VM and in namespaces on the host. */
 export const MODES = [
   ["--qemu", ["--qemu"]],
-  ["host", []],
+  ["ns", []],
 ] as const;

@@ -27,7 +27,7 @@ function cgroups(): string[] {
   });
 }
 
-/** Every process working on one of our tmpdirs: qemu, or a host-mode chain (unshare, enter.sh). */
+/** Every process working on one of our tmpdirs: qemu, or a ns-mode chain (nsrun, enter.sh). */
 function runProcesses(): string[] {
   const found: string[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {

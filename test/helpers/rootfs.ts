@@ -18,6 +18,7 @@ import { binfmtFor } from "../../src/core/binfmt.js";
 import { findDebianMirror } from "../../src/core/apt-sources.js";
 import { cacheDir, defaultImagesDir } from "../../src/host/paths.js";
 import { probeBinfmt } from "../../src/host/binfmt.js";
+import { readManifest } from "../../src/host/image-manifest.js";
 import { which } from "../../src/host/which.js";
 import { skipBecause } from "./skip.js";
 import { TSMINC } from "./tsminc.js";
@@ -25,11 +26,10 @@ import type { TestContext } from "node:test";
 
 /** A root with /bin/busybox, a link per applet, /etc/passwd and the usual empty folders. */
 export function busyboxRootfs(arch: ArchName): string {
-  const manifest = JSON.parse(readFileSync(join(defaultImagesDir, arch, "manifest.json"), "utf8")) as {
-    cacheKeys: { busybox: string };
-  };
-  const artifact = join(cacheDir(), "artifacts", manifest.cacheKeys.busybox);
-  const dir = join(cacheDir(), "rootfs", manifest.cacheKeys.busybox);
+  const key = readManifest(join(defaultImagesDir, arch))?.cacheKeys.busybox;
+  if (key === undefined) throw new Error(`no ${arch} image: breed it first`);
+  const artifact = join(cacheDir(), "artifacts", key);
+  const dir = join(cacheDir(), "rootfs", key);
   if (existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -61,7 +61,7 @@ export function binfmtMissing(arch: ArchName): string | undefined {
 
 /**
  * Debian bookworm minbase for `arch`, or the reason it cannot be made here. A foreign arch gets
- * debootstrap's first stage on the host and its second stage in a tsminc host-mode container on
+ * debootstrap's first stage on the host and its second stage in a tsminc ns-mode container on
  * the tree itself (--direct), whose programs run through qemu-user.
  */
 export async function debianRootfs(arch: ArchName = "x86_64"): Promise<{ dir: string } | { missing: string }> {

@@ -88,7 +88,13 @@ test("a build killed midway (SIGKILL): no image, no half artifact; the next run 
     assert.ok(Date.now() < until, "the busybox build never started");
     await new Promise((r) => setTimeout(r, 200));
   }
-  await new Promise((r) => setTimeout(r, 4000));
+  // Midway: once the compiler has started on busybox's sources (a "  CC" line in the build log).
+  const logs = join(cache, "logs");
+  const compiling = () => readdirSync(logs).some((log) => /^\s+CC\s/m.test(readFileSync(join(logs, log), "utf8")));
+  while (!compiling()) {
+    assert.ok(Date.now() < until, "busybox never started compiling");
+    await new Promise((r) => setTimeout(r, 200));
+  }
   child.kill("SIGKILL");
   await child;
   assert.equal(existsSync(join(out, "x86_64", "manifest.json")), false);

@@ -65,7 +65,7 @@ test("a full tmpfs in the VM: the writer gets ENOSPC, the container goes on", as
   });
 });
 
-test("host mode, /tmp filled under --mem-limit: the writer is OOM-killed (137), nothing hangs", async () => {
+test("ns mode, /tmp filled under --mem-limit: the writer is OOM-killed (137), nothing hangs", async () => {
   // tmpfs pages are charged to the run's memory cgroup, so the limit also bounds /tmp.
   await guarded(root, async () => {
     const r = await tsminc([

@@ -1,14 +1,17 @@
 // Signals to tsminc at each point of a run (boot, command, shutdown), qemu killed, and tsminc itself
-// killed: the right status, no hang, the rootfs unchanged, and nothing of ours left (tsminc gc
-// cleans what a SIGKILLed tsminc could not).
+// killed: the right status, no hang, the rootfs unchanged, and nothing of ours left (nsrun's janitor
+// cleans up after a SIGKILLed tsminc).
 import assert from "node:assert/strict";
 import { constants } from "node:os";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, test } from "node:test";
+import { probeCgroups } from "../../src/host/cgroup.js";
 import { breedAll } from "../helpers/cli.js";
 import { guarded, leftoversAfter } from "../helpers/guard.js";
-import { snapshot } from "../helpers/leftovers.js";
+import { leftSince, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
+import { childNamed } from "../helpers/processes.js";
 import { startTsminc, tsminc } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
 
@@ -21,29 +24,13 @@ before(async () => {
 
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const statusOf = (s: NodeJS.Signals) => 128 + constants.signals[s];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Children of `pid` whose command name starts with `name`. */
-function childrenNamed(pid: number, name: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return ppid === pid && stat.includes(`(${name}`);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 for (const signal of SIGNALS) {
   test(`--qemu, ${signal} during boot: ${statusOf(signal)}`, async () => {
     await guarded(root, async () => {
       const run = startTsminc(["--qemu", "-r", root, "sh", "-c", "echo started; touch /x; sleep 60"]);
-      await sleep(300);
+      // The VM is booting once qemu runs: nsrun, tsminc's child, has become it.
+      await childNamed(run.pid, "qemu-system");
       run.kill(signal);
       assert.equal(await run.done, statusOf(signal));
       assert.doesNotMatch(run.output(), /started/);
@@ -70,7 +57,7 @@ for (const signal of SIGNALS) {
 }
 
 for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
-  test(`host mode, ${signal} while the command runs (no terminal): ${statusOf(signal)}`, async () => {
+  test(`ns mode, ${signal} while the command runs (no terminal): ${statusOf(signal)}`, async () => {
     await guarded(root, async () => {
       const run = startTsminc(["-r", root, "sh", "-c", "echo x >/x; echo started; sleep 60"]);
       await run.outputIncludes("started");
@@ -108,7 +95,7 @@ function namespaceInits(pid: number): number[] {
     });
 }
 
-test("host mode, the container's init SIGKILLed (as the OOM killer may pick it): 137, nothing left", async () => {
+test("ns mode, the container's init SIGKILLed (as the OOM killer may pick it): 137, nothing left", async () => {
   await guarded(root, async () => {
     const run = startTsminc(["-r", root, "sh", "-c", "echo x >/x; echo started; sleep 60"]);
     await run.outputIncludes("started");
@@ -124,37 +111,66 @@ test("--qemu, qemu SIGKILLed: 255 with a one-line reason", async () => {
   await guarded(root, async () => {
     const run = startTsminc(["--qemu", "-r", root, "sh", "-c", "echo started; sleep 60"]);
     await run.outputIncludes("started");
-    const [qemu] = childrenNamed(run.pid ?? -1, "qemu-system");
-    assert.ok(qemu !== undefined, "found qemu");
-    process.kill(qemu, "SIGKILL");
+    process.kill(await childNamed(run.pid, "qemu-system", 0), "SIGKILL");
     assert.equal(await run.done, 255);
   });
 });
 
-for (const mode of ["--qemu", "host"] as const) {
-  test(`${mode}: tsminc SIGKILLed: its VM or container dies with it, and tsminc gc removes the rest`, async () => {
+for (const mode of ["--qemu", "ns"] as const) {
+  test(`${mode}: tsminc SIGKILLed: its VM or container dies with it, and nsrun's janitor removes the rest`, async () => {
     const before = snapshot();
     const hash = treeHash(root);
-    const args = [...(mode === "host" ? [] : ["--qemu"]), "-r", root, "--pid-max", "100"];
+    const args = [...(mode === "ns" ? [] : ["--qemu"]), "-r", root, "--pid-max", "100"];
     const run = startTsminc([...args, "sh", "-c", "echo x >/x; echo started; sleep 60"]);
     await run.outputIncludes("started");
     run.kill("SIGKILL");
     await run.done;
-    // What the kernel ends (qemu, the container's processes, their mounts) goes by itself...
-    const left = await leftoversAfter(before, 5000);
-    assert.ok(
-      left.every((l) => l.startsWith("tmpdir ") || l.startsWith("cgroup ")),
-      `still there: ${left.join("; ")}`,
-    );
-    assert.ok(left.some((l) => l.startsWith("tmpdir ")));
-    // ...and tsminc gc takes the tmpdir and the cgroup.
-    const gc = await tsminc(["gc"]);
-    assert.equal(gc.status, 0, gc.stderr);
-    assert.match(gc.stdout.toString(), /removed tmpdir \/run\/tsminc\/tsminc-/);
-    assert.match(gc.stdout.toString(), /removed cgroup /);
-    assert.deepEqual(await leftoversAfter(before), []);
+    // The kernel ends qemu or the container's processes, and their mounts; the janitor the tmpdir
+    // and the cgroup, with no tsminc gc.
+    assert.deepEqual(await leftoversAfter(before, 5000), []);
     assert.equal(treeHash(root), hash);
-    // A second gc finds nothing.
     assert.match((await tsminc(["gc"])).stdout.toString(), /nothing to clean/);
   });
+
+  test(`${mode}: tsminc -k SIGKILLed: the janitor trims the kept tmpdir to the container's writes`, async () => {
+    const before = snapshot();
+    const args = [...(mode === "ns" ? [] : ["--qemu"]), "-k", "-r", root];
+    const run = startTsminc([...args, "sh", "-c", "echo kept >/kept; echo started; sleep 60"]);
+    await run.outputIncludes("started");
+    run.kill("SIGKILL");
+    await run.done;
+    const until = Date.now() + 5000;
+    const kept = () => leftSince(before).filter((l) => l.startsWith("tmpdir "));
+    while (kept().length === 1 && existsSync(join(kept()[0]?.slice(7) ?? "", "owner")) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    const [dir, ...more] = kept().map((l) => l.slice(7));
+    assert.ok(dir !== undefined && more.length === 0, `one kept tmpdir: ${kept().join("; ")}`);
+    try {
+      assert.deepEqual(readdirSync(dir).sort(), ["lower", "root", "storage", "work"]);
+      assert.equal(readFileSync(join(dir, "storage", "kept"), "utf8"), "kept\n");
+      assert.deepEqual(
+        (await leftoversAfter(before)).filter((l) => !l.startsWith("tmpdir ")),
+        [],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
+
+test("tsminc gc: what a run left with no janitor to clean it (its owner and janitor both gone) is removed", async () => {
+  const before = snapshot();
+  const dir = join("/run/tsminc", "tsminc-gcprobe");
+  mkdirSync(join(dir, "storage", "d"), { recursive: true });
+  writeFileSync(join(dir, "storage", "d", "f"), "x");
+  // A pid that is not running: the run's owner is gone.
+  writeFileSync(join(dir, "owner"), JSON.stringify({ pid: 2 ** 22 + 1, start: "0", keep: false }));
+  const memory = probeCgroups().v1.memory ?? probeCgroups().v2?.mount;
+  const cgroup = memory === undefined ? undefined : join(memory, "tsminc", "tsminc-gcprobe");
+  if (cgroup !== undefined) mkdirSync(cgroup, { recursive: true });
+  const gc = await tsminc(["gc"]);
+  assert.equal(gc.status, 0, gc.stderr);
+  assert.match(gc.stdout.toString(), /removed tmpdir \/run\/tsminc\/tsminc-gcprobe/);
+  if (cgroup !== undefined) assert.match(gc.stdout.toString(), /removed cgroup .*tsminc-gcprobe/);
+  assert.deepEqual(leftSince(before), []);
+});

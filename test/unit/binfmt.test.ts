@@ -1,12 +1,12 @@
-// binfmt_misc for host-mode --arch: parsing the kernel's entry files, matching an arch's ELF header,
-// and what the host planner does with the handler it finds (or does not).
+// binfmt_misc for ns-mode --arch: parsing the kernel's entry files, matching an arch's ELF header,
+// and what the ns planner does with the handler it finds (or does not).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { binfmtFor, parseBinfmtEntry, type BinfmtEntry, type BinfmtFacts } from "../../src/core/binfmt.js";
 import { elfArch, elfHeader } from "../../src/core/elf.js";
 import { MincError } from "../../src/core/errors.js";
-import { planHost } from "../../src/core/host-plan.js";
+import { planNs } from "../../src/core/ns-plan.js";
 import { facts } from "../helpers/facts.js";
 
 // What Debian's qemu-user-static registers, as /proc/sys/fs/binfmt_misc/qemu-aarch64 prints it.
@@ -68,7 +68,7 @@ const binfmt = (over: Partial<BinfmtFacts> = {}): BinfmtFacts => ({
   ...over,
 });
 const plan = (raw: RawRunOptions, b: BinfmtFacts | undefined, rootfsArch: "arm64" | "arm") =>
-  planHost(
+  planNs(
     toRunConfig({ rootdir: "/r", ...raw }, ["true"], "/"),
     facts({ binfmt: b, rootfsArch: { arch: rootfsArch } }),
     "/run/tsminc/tsminc-T",

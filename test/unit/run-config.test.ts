@@ -1,7 +1,8 @@
-// tsminc's options validated into a RunConfig: one rule per test, bad values with their hints.
+// tsminc's flags parsed into a RunConfig, and the contract's own rules: one rule per test, bad values
+// with their hints.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseBind, parseMemory, toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { parseBind, parseMemory, toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 
 const config = (raw: RawRunOptions, command: string[] = []) => toRunConfig(raw, command, "/home/u");
@@ -14,12 +15,12 @@ function rejects(raw: RawRunOptions, message: RegExp): void {
   );
 }
 
-test("defaults: the host's root, no VM flags, 1 cpu, 128 MiB, auto accel", () => {
+test("defaults: the host's root, ns mode, the VM's size left to its planner, auto accel", () => {
   const c = config({});
   assert.equal(c.rootdir, "/");
   assert.equal(c.qemu, false);
-  assert.equal(c.cpus, 1);
-  assert.equal(c.memMiB, 128);
+  assert.equal(c.cpus, undefined);
+  assert.equal(c.memMiB, undefined);
   assert.equal(c.accel, "auto");
   assert.deepEqual(c.command, []);
 });
@@ -36,12 +37,12 @@ test("--mem takes K, M, G sizes and plain MiB", () => {
   assert.equal(parseMemory("1G"), 1024);
   assert.equal(parseMemory("96"), 96);
   assert.equal(parseMemory("65536k"), 64);
-  for (const bad of ["lots", "16M", "1.5G", "-1"]) rejects({ mem: bad }, /--mem/);
+  for (const bad of ["lots", "16M", "1.5G", "-1"]) rejects({ qemu: true, mem: bad }, /--mem/);
 });
 
 test("--cpus is a whole number from 1", () => {
-  assert.equal(config({ cpus: "2" }).cpus, 2);
-  for (const bad of ["0", "two", "1.5"]) rejects({ cpus: bad }, /--cpus/);
+  assert.equal(config({ qemu: true, cpus: "2" }).cpus, 2);
+  for (const bad of ["0", "two", "1.5"]) rejects({ qemu: true, cpus: bad }, /--cpus/);
 });
 
 test("--bind HOST[:PATH]: the target defaults to the host path, and is absolute", () => {
@@ -107,7 +108,27 @@ test("--timeout takes positive seconds; --no-init and --append are kept as given
   rejects({ timeout: "soon" }, /--timeout/);
   assert.equal(config({}).init, true);
   assert.equal(config({ init: false }).init, false);
-  assert.deepEqual(config({ append: " loglevel=7  init=/x " }).append, ["loglevel=7", "init=/x"]);
-  rejects({ append: `a="b c"` }, /--append word/);
-  rejects({ append: "a=\u0001" }, /--append word/);
+  assert.deepEqual(config({ qemu: true, append: " loglevel=7  init=/x " }).append, ["loglevel=7", "init=/x"]);
+  rejects({ qemu: true, append: `a="b c"` }, /--append word/);
+  rejects({ qemu: true, append: "a=\u0001" }, /--append word/);
+});
+
+test("the contract: what only a VM has is refused in ns mode, never ignored", () => {
+  rejects({ cpus: "2" }, /--cpus is for the VM, and ns mode has none/);
+  rejects({ mem: "1G", append: "quiet" }, /--mem and --append are for the VM/);
+  rejects({ accel: "tcg" }, /--accel is for the VM/);
+  assert.equal(config({ accel: "auto" }).accel, "auto");
+});
+
+test("the contract: --nopriv with --usedev or --user only in vm mode, never with limits", () => {
+  rejects({ nopriv: "root", usedev: true }, /--usedev cannot apply with --nopriv/);
+  rejects({ nopriv: "root", user: "5" }, /--user cannot apply with --nopriv/);
+  assert.equal(config({ qemu: true, nopriv: "root", usedev: true, user: "5" }).usedev, true);
+  rejects({ qemu: true, nopriv: "root", memLimit: "64M" }, /need root: --nopriv gets no cgroup/);
+  rejects({ nopriv: "root", pidMax: "9" }, /need root/);
+});
+
+test("the contract: -t with --direct is refused (nothing was kept to reuse); a RunConfig is frozen", () => {
+  rejects({ tempdir: "/run/tsminc/tsminc-1", direct: true }, /-t and --direct do not mix/);
+  assert.ok(Object.isFrozen(config({})));
 });

@@ -9,7 +9,7 @@ import type { SourceName, SourcePin } from "../../breeder/pins.js";
 import { acquireSources, type SourcesContext } from "../../breeder/sources.js";
 import { MincError } from "../../src/core/errors.js";
 import { sha256Text } from "../../src/host/hash.js";
-import { execaRunner } from "../../src/host/runner.js";
+import { spawnRunner } from "../../src/host/spawn-runner.js";
 import { makeTarball, startTarballServer, type TarballServer } from "../helpers/tarball-server.js";
 
 let server: TarballServer;
@@ -35,7 +35,7 @@ function pins(over: Partial<Record<SourceName, Partial<SourcePin>>> = {}): Recor
 
 function ctx(p = pins()): SourcesContext {
   return {
-    runner: execaRunner,
+    runner: spawnRunner,
     cacheDir,
     log: new PassThrough().resume(),
     notice: () => undefined,

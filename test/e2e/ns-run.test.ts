@@ -48,11 +48,11 @@ const rootfsFor = (t: TestContext, which: "busybox" | "debian") => pickRootfs(t,
 
 for (const which of ["busybox", "debian"] as const) {
   for (const c of RUN_CASES) {
-    test(`host ${which}: ${c.name}`, async (t) => {
+    test(`ns ${which}: ${c.name}`, async (t) => {
       const root = rootfsFor(t, which);
       if (root === undefined) return;
       const before = snapshot();
-      const r = await tsminc(["-r", root, "--", ...c.command], c.input);
+      const r = await tsminc(["-r", root, ...(c.flags ?? []), "--", ...c.command], c.input);
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);
@@ -61,14 +61,14 @@ for (const which of ["busybox", "debian"] as const) {
   }
 }
 
-test("host: --name sets the container's hostname and leaves the host's alone", async () => {
+test("ns: --name sets the container's hostname and leaves the host's alone", async () => {
   const r = await tsminc(["--name", "inner-box", "-r", busybox, "hostname"]);
   assert.equal(r.stdout.toString(), "inner-box\n");
   assert.equal(hostname(), execSync("hostname").toString().trim());
   assert.notEqual(hostname(), "inner-box");
 });
 
-test("host: mounts made in the container are not in the host's mount namespace", async () => {
+test("ns: mounts made in the container are not in the host's mount namespace", async () => {
   const r = await tsminc([
     "-r",
     busybox,
@@ -80,7 +80,7 @@ test("host: mounts made in the container are not in the host's mount namespace",
   assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes("tsminc-probe"));
 });
 
-test("host: the rootfs is byte-identical after the container rewrites it, and binds reach the host", async () => {
+test("ns: the rootfs is byte-identical after the container rewrites it, and binds reach the host", async () => {
   const hash = treeHash(busybox);
   const dir = mkdtempSync(join(tmpdir(), "tsminc-hostbind-"));
   writeFileSync(join(dir, "in"), "from the host\n");
@@ -103,7 +103,7 @@ test("host: the rootfs is byte-identical after the container rewrites it, and bi
   }
 });
 
-test("host: SIGTERM ends the container's pid namespace: 143, and nothing remains", async () => {
+test("ns: SIGTERM ends the container's pid namespace: 143, and nothing remains", async () => {
   const before = snapshot();
   const run = startTsminc(["-r", busybox, "sh", "-c", "echo started; exec sleep 61"]);
   await run.outputIncludes("started");
@@ -116,19 +116,19 @@ test("host: SIGTERM ends the container's pid namespace: 143, and nothing remains
   assert.deepEqual(sleeping(), []);
 });
 
-test("host: -n gives the container a network namespace with only the loopback, up", async () => {
+test("ns: -n gives the container a network namespace with only the loopback, up", async () => {
   const r = await tsminc(["-n", "-r", busybox, "sh", "-c", "ls /sys/class/net; cat /sys/class/net/lo/flags"]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.toString(), "lo\n0x9\n");
 });
 
-test("host: --user 1000:1000 runs the command with those ids", async () => {
+test("ns: --user 1000:1000 runs the command with those ids", async () => {
   const r = await tsminc(["--user", "1000:1000", "-r", busybox, "sh", "-c", "id -u; id -g"]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.toString(), "1000\n1000\n");
 });
 
-test("host: mount points that are symlinks out of the rootfs are replaced inside it, never followed", async () => {
+test("ns: mount points that are symlinks out of the rootfs are replaced inside it, never followed", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tsminc-links-"));
   const root = join(dir, "root");
   const probe = join(dir, "host-side-probe");

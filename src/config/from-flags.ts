@@ -1,7 +1,9 @@
-// tsminc's options, validated into one RunConfig. Pure: paths are resolved against the given cwd only.
+// The flag front end: tsminc's option values (text) parsed into one RunConfig. Pure: paths are
+// resolved against the given cwd only.
 import { isAbsolute, resolve } from "node:path";
 import { lookupArch, type ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
+import { runConfig, type Bind, type Limits, type RunConfig } from "../core/run-config.js";
 
 export interface RawRunOptions {
   readonly rootdir?: string;
@@ -24,7 +26,7 @@ export interface RawRunOptions {
   readonly accel?: string;
   readonly ermine?: string;
   readonly dryRun?: boolean;
-  /** commander's --no-init */
+  /** --no-init sets it to false */
   readonly init?: boolean;
   readonly timeout?: string;
   readonly append?: string;
@@ -32,61 +34,6 @@ export interface RawRunOptions {
   readonly cpuLimit?: string;
   readonly pidMax?: string;
 }
-
-/** cgroup limits on the container (host mode) or on qemu (--qemu) */
-export interface Limits {
-  readonly memBytes: number | undefined;
-  /** CPUs' worth of time per period, e.g. 0.5 */
-  readonly cpus: number | undefined;
-  readonly pids: number | undefined;
-}
-
-export interface Bind {
-  /** absolute host path */
-  readonly source: string;
-  /** absolute path inside the container */
-  readonly target: string;
-}
-
-export interface RunConfig {
-  readonly qemu: boolean;
-  readonly rootdir: string;
-  readonly keep: boolean;
-  /** a kept container's tmpdir to reuse (-t) */
-  readonly tempdir: string | undefined;
-  readonly direct: boolean;
-  readonly binds: readonly Bind[];
-  readonly name: string | undefined;
-  readonly user: { readonly uid: number; readonly gid: number } | undefined;
-  /** capabilities to drop, capsh spelling (cap_sys_admin) */
-  readonly nocaps: readonly string[];
-  readonly usedev: boolean;
-  /** a network namespace of its own, with only the loopback, up */
-  readonly net: boolean;
-  /** run as the calling user, inside a user namespace (--nopriv DIR, DIR being the rootfs) */
-  readonly nopriv: boolean;
-  readonly debug: boolean;
-  readonly dryRun: boolean;
-  readonly arch: ArchName | undefined;
-  readonly cpus: number;
-  readonly memMiB: number;
-  readonly accel: "auto" | "kvm" | "tcg";
-  readonly ermine: string | undefined;
-  /** the command runs as PID 2 under a small init (default), or as PID 1 itself (--no-init) */
-  readonly init: boolean;
-  /** kill the container after this many seconds (exit status 124) */
-  readonly timeoutSec: number | undefined;
-  /** extra words for the guest kernel's command line (--append) */
-  readonly append: readonly string[];
-  readonly limits: Limits | undefined;
-  /** the command and its arguments, exactly as given (empty: the rootfs's shell) */
-  readonly command: readonly string[];
-  /** the same as bytes, exactly as the kernel passed them (they may not be UTF-8) */
-  readonly commandBytes: readonly Buffer[];
-}
-
-export const DEFAULT_CPUS = 1;
-export const DEFAULT_MEM_MIB = 128;
 
 const usage = (message: string, hint: string) => new MincError("usage", message, { hint });
 
@@ -195,7 +142,7 @@ function parseName(text: string): string {
   return text;
 }
 
-/** The command's bytes: `raw` where it is the same words as `command` (commander's), else UTF-8. */
+/** The command's bytes: `raw` where it is the same words as `command` (the parsed ones), else UTF-8. */
 function commandBytes(command: readonly string[], raw: readonly Buffer[] | undefined): Buffer[] {
   const same = raw?.length === command.length && raw.every((b, i) => b.toString() === command[i]);
   return same ? [...raw] : command.map((word) => Buffer.from(word));
@@ -215,12 +162,10 @@ export function toRunConfig(
   const accel = raw.accel ?? "auto";
   if (accel !== "auto" && accel !== "kvm" && accel !== "tcg")
     throw usage(`unknown --accel "${accel}"`, "use --accel auto|kvm|tcg");
-  if (raw.keep && raw.direct)
-    throw usage("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
   if (raw.nopriv !== undefined && raw.rootdir !== undefined) {
     throw usage("--nopriv DIR already names the rootfs", "drop -r");
   }
-  return {
+  return runConfig({
     qemu: raw.qemu ?? false,
     rootdir: resolve(cwd, raw.nopriv ?? raw.rootdir ?? "/"),
     // -t reuses a kept tmpdir, and so keeps it again.
@@ -237,8 +182,8 @@ export function toRunConfig(
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
     arch,
-    cpus: raw.cpus === undefined ? DEFAULT_CPUS : parseCpus(raw.cpus),
-    memMiB: raw.mem === undefined ? DEFAULT_MEM_MIB : parseMemory(raw.mem),
+    cpus: raw.cpus === undefined ? undefined : parseCpus(raw.cpus),
+    memMiB: raw.mem === undefined ? undefined : parseMemory(raw.mem),
     accel,
     ermine: raw.ermine === undefined ? undefined : resolve(cwd, raw.ermine),
     init: raw.init ?? true,
@@ -247,5 +192,5 @@ export function toRunConfig(
     limits: parseLimits(raw),
     command: [...command],
     commandBytes: commandBytes(command, rawCommand),
-  };
+  });
 }

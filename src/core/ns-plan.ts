@@ -1,14 +1,17 @@
-// The plan of a run on the host (no --qemu): the same container entry as in the guest (enter.sh),
-// run with the ermine image's static busybox and capsh, in the namespaces its nsrun makes. Pure.
-import type { RunConfig } from "../config/run-config.js";
+// The plan of an ns-mode run (no --qemu: namespaces on the host): the same container entry as in
+// the guest (enter.sh), run with the host image's static busybox and capsh, in the namespaces its
+// nsrun makes. Pure.
 import type { ArchName } from "./arch.js";
 import { BINFMT_DIR, binfmtFor } from "./binfmt.js";
 import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
-import { checkInputs, chooseArch, type HostFacts } from "./launch-plan.js";
+import type { HostFacts } from "./host-facts.js";
+import { nsrunArgs } from "./nsrun-argv.js";
+import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
+import type { RunConfig } from "./run-config.js";
 import { argsFile, CONTAINER_PATH, entryOptions, termOption } from "./run-script.js";
 
-export interface HostPlan {
+export interface NsPlan {
   readonly tmpdir: string;
   readonly reuse: boolean;
   readonly keep: boolean;
@@ -30,7 +33,7 @@ export interface HostPlan {
 }
 
 /** SOURCE (a host path) and TARGET per bind, each ended by a NUL. */
-function hostBindsFile(config: RunConfig): Buffer {
+function nsBindsFile(config: RunConfig): Buffer {
   return Buffer.concat(config.binds.map((b) => Buffer.from(`${b.source}\0${b.target}\0`)));
 }
 
@@ -70,57 +73,23 @@ function foreignInterpreter(arch: ArchName, facts: HostFacts): string | undefine
   return entry.interpreter;
 }
 
-export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): HostPlan {
+export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsPlan {
   checkInputs(config, facts);
   const { arch, notices } = chooseArch(config, facts);
   const interpreter = arch === facts.hostArch ? undefined : foreignInterpreter(arch, facts);
-  const hostArch = facts.hostArch ?? arch;
   // The entry runs on the host, with the host's own ermine busybox, whatever the rootfs's arch.
-  const image = facts.images[hostArch];
-  if (image === undefined) {
-    throw new MincError(
-      "image",
-      `host mode runs with the ermine image's busybox, and there is no ${hostArch} image in ${facts.imageDirs.join(" or ")}`,
-      {
-        hint: `run: tsermine breed --arch ${hostArch}`,
-      },
-    );
-  }
-  if (config.nopriv && config.usedev) {
-    throw new MincError("usage", "--usedev cannot apply with --nopriv: a user namespace may not mount devtmpfs", {
-      hint: "drop --usedev",
-    });
-  }
-  if (config.nopriv && config.user !== undefined) {
-    throw new MincError("usage", "--user cannot apply with --nopriv: only your own id is mapped into the container", {
-      hint: "drop --user (inside, you are root mapped to yourself)",
-    });
-  }
-  if (config.append.length > 0) {
-    throw new MincError("usage", "--append is for the VM's kernel, and host mode has none", {
-      hint: "add --qemu, or drop --append",
-    });
-  }
-  if (!image.nsrun) {
-    throw new MincError("image", `the ${hostArch} image in ${image.dir} predates host mode's nsrun`, {
-      hint: `run: tsermine breed --arch ${hostArch}`,
-    });
-  }
+  const image = hostImage(facts, "ns mode runs the container's entry with the static busybox and nsrun");
   const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
-  const busybox = `${image.dir}/busybox`;
   // One static process makes the namespaces and the root and waits for the container's init, the
-  // same enter.sh that runs in the guest: each exec costs about a millisecond here.
-  const nsrun = [
-    ...(config.nopriv ? ["--user"] : []),
-    ...(config.net ? ["--net"] : []),
-    ...(config.direct ? ["--direct"] : []),
-    ...(cgroup?.join ?? []).flatMap((procs) => ["--cgroup", procs]),
+  // same enter.sh that runs in the guest: each exec costs about a millisecond here. The hostname is
+  // set there too, by sethostname(2): a user namespace's root (--nopriv) may not open the /proc file.
+  const nsrun = nsrunArgs(
+    config,
+    { exec: false, hostname: config.name, bindSources: [], cgroups: cgroup?.join ?? [] },
     tmpdir,
-    config.rootdir,
-    "--",
-  ];
+  );
   const entry = [
-    busybox,
+    `${image.dir}/busybox`,
     "sh",
     facts.enterScript,
     "--inside",
@@ -131,7 +100,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     ...termOption(facts.stdinTty, facts.term),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
-    ...entryOptions(config),
+    ...entryOptions({ ...config, name: undefined }),
     `${tmpdir}/root`,
     `${tmpdir}/args`,
   ];
@@ -140,7 +109,7 @@ export function planHost(config: RunConfig, facts: HostFacts, tmpdir: string): H
     reuse: config.tempdir !== undefined,
     keep: config.keep,
     notices,
-    files: { args: argsFile(config.commandBytes), binds: hostBindsFile(config) },
+    files: { args: argsFile(config.commandBytes), binds: nsBindsFile(config) },
     file: `${image.dir}/nsrun`,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
     args: [...nsrun, ...entry],

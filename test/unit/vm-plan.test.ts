@@ -1,16 +1,17 @@
-// The --qemu planner: inputs it refuses, choices it makes, and whole argvs pinned as golden files.
+// The vm-mode planner (--qemu): inputs it refuses, choices it makes, and whole argvs pinned as golden files.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
-import { planLaunch, type HostFacts } from "../../src/core/launch-plan.js";
+import type { HostFacts } from "../../src/core/host-facts.js";
+import { planVm } from "../../src/core/vm-plan.js";
 import { packageRoot } from "../../src/host/paths.js";
 import { facts } from "../helpers/facts.js";
 
 const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
-  planLaunch(toRunConfig({ qemu: true, rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
+  planVm(toRunConfig({ qemu: true, rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
 
 function refused(raw: RawRunOptions, over: Partial<HostFacts>, message: RegExp, hint: RegExp): void {
   assert.throws(
@@ -107,36 +108,52 @@ test("run.sh passes the container options to enter.sh, shell-quoted", () => {
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
 });
 
-test("the spawn chain: setpriv kills qemu with tsminc, unshare makes the mounts private, prepare-root.sh mounts", () => {
+test("the host side: the host image's nsrun mounts the root and stages the binds, then becomes qemu", () => {
   const p = plan({ direct: true, bind: ["/srv/dir:/d"] });
-  assert.equal(p.file, "setpriv");
+  assert.equal(p.file, "/img/x86_64/nsrun");
   const qemuAt = p.args.indexOf("qemu-system-x86_64");
   assert.deepEqual(p.args.slice(0, qemuAt), [
-    "--pdeathsig",
-    "KILL",
-    "--",
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "/bin/sh",
-    "/pkg/libexec/prepare-root.sh",
+    "--direct",
+    "--bind",
+    "/srv/dir",
+    "--exec",
     "/run/tsminc/tsminc-T",
     "/r",
-    "1",
-    "1",
-    "/srv/dir",
-    "0",
     "--",
   ]);
+  // An arm64 VM on this x86_64 host still prepares its root with the host's own nsrun.
+  assert.equal(plan({ arch: "arm64" }, { rootfsArch: { arch: "arm64" } }).file, "/img/x86_64/nsrun");
 });
 
-test("limits: prepare-root.sh joins the run's cgroups before exec'ing qemu", () => {
+test("refused: no image of the host's own arch, whose nsrun vm mode needs", () => {
+  const arm64Only = { images: { arm64: facts().images.arm64 ?? assert.fail() } };
+  refused(
+    { arch: "arm64" },
+    { ...arm64Only, rootfsArch: { arch: "arm64" } },
+    /nsrun, from the x86_64 ermine image/,
+    /tsermine breed --arch x86_64/,
+  );
+});
+
+test("limits: nsrun joins the run's cgroups before it becomes qemu", () => {
   const p = plan({ memLimit: "300M", pidMax: "50" });
   const qemuAt = p.args.indexOf("qemu-system-x86_64");
-  assert.deepEqual(p.args.slice(qemuAt - 3, qemuAt), ["1", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "--"]);
+  assert.deepEqual(p.args.slice(qemuAt - 6, qemuAt), [
+    "--cgroup",
+    "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs",
+    "--exec",
+    "/run/tsminc/tsminc-T",
+    "/r",
+    "--",
+  ]);
   assert.equal(p.cgroup?.version, 2);
+});
+
+test("--cpus: the arch's most is taken, one more is refused; the defaults fill what was not given", () => {
+  assert.equal(plan({ cpus: "64" }).cpus, 64);
+  refused({ cpus: "65" }, {}, /an x86_64 ermine runs at most 64 CPUs/, /--cpus 64 or fewer/);
+  refused({ arch: "arm64", cpus: "9" }, { rootfsArch: { arch: "arm64" } }, /at most 8 CPUs/, /--cpus 8/);
+  assert.deepEqual([plan({}).cpus, plan({}).memMiB], [1, 128]);
 });
 
 test("--append words end the kernel command line; --no-init and --timeout reach enter.sh and the plan", () => {

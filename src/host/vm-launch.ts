@@ -1,21 +1,23 @@
-// Runs a planned --qemu container: fills the tmpdir, starts qemu (in its private mount namespace),
-// bridges stdio, forwards signals, reads the status the guest left, and cleans up, always.
+// Runs a planned vm-mode container (--qemu): fills the tmpdir, starts nsrun, which becomes qemu in
+// a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
+// cleans up, always.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { LaunchPlan } from "../core/launch-plan.js";
+import type { VmPlan } from "../core/vm-plan.js";
 import { EXIT } from "../core/exit-status.js";
 import { SHARE_FILES } from "../core/run-script.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { applyCgroups, removeCgroups } from "./cgroup.js";
 import { deadline, stoppedStatus } from "./deadline.js";
 import type { SignalTrap } from "./signals.js";
-import { bridgeTerminal, ESCAPE_HELP, listenControl } from "./console-bridge.js";
+import { ESCAPE_HELP } from "../core/console-escape.js";
+import { bridgeTerminal, listenControl } from "./console-bridge.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
-import { fillTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
+import { fillVmTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
 
-export interface LaunchDeps {
+export interface VmLaunchDeps {
   readonly runner: Runner;
   readonly pty: PtySpawner;
   readonly stdio: Stdio;
@@ -32,7 +34,7 @@ async function guestStatus(tmpdir: string): Promise<number | undefined> {
 }
 
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
-async function runVm(plan: LaunchPlan, deps: LaunchDeps, trap: SignalTrap): Promise<number> {
+async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
   const seen = { escaped: false };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
   const timer = deadline(plan.timeoutSec, () => {
@@ -94,10 +96,10 @@ async function runVm(plan: LaunchPlan, deps: LaunchDeps, trap: SignalTrap): Prom
   return EXIT.guestDied;
 }
 
-export async function launchQemu(plan: LaunchPlan, rootdir: string, deps: LaunchDeps): Promise<number> {
+export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps): Promise<number> {
   const { trap } = deps;
   try {
-    fillTmpdir(plan);
+    fillVmTmpdir(plan);
     if (plan.cgroup) await applyCgroups(plan.cgroup);
     return await runVm(plan, deps, trap);
   } finally {

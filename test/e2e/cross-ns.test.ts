@@ -1,4 +1,4 @@
-// Host-mode --arch: foreign busybox roots run without a VM, through the host's binfmt_misc and
+// ns-mode --arch: foreign busybox roots run without a VM, through the host's binfmt_misc and
 // qemu-user; the shared run cases on each; a handler without the F flag gets its interpreter bound
 // read-only inside the root.
 import assert from "node:assert/strict";
@@ -32,7 +32,7 @@ function needsBinfmt(t: TestContext, arch: ArchName): boolean {
 }
 
 for (const arch of ["arm64", "arm"] as const) {
-  test(`host mode, ${arch}: uname -m prints ${ARCHES[arch].unameMachine} through qemu-user`, async (t) => {
+  test(`ns mode, ${arch}: uname -m prints ${ARCHES[arch].unameMachine} through qemu-user`, async (t) => {
     if (!needsBinfmt(t, arch)) return;
     const before = snapshot();
     const r = await tsminc(["--arch", arch, "-r", roots[arch] ?? "", "uname", "-m"]);
@@ -43,9 +43,12 @@ for (const arch of ["arm64", "arm"] as const) {
   });
 
   for (const c of RUN_CASES) {
-    test(`host mode, ${arch}: ${c.name}`, async (t) => {
+    test(`ns mode, ${arch}: ${c.name}`, async (t) => {
       if (!needsBinfmt(t, arch)) return;
-      const r = await tsminc(["--arch", arch, "-r", roots[arch] ?? "", "--", ...c.command], c.input);
+      const r = await tsminc(
+        ["--arch", arch, "-r", roots[arch] ?? "", ...(c.flags ?? []), "--", ...c.command],
+        c.input,
+      );
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);
@@ -53,7 +56,7 @@ for (const arch of ["arm64", "arm"] as const) {
   }
 }
 
-test("host mode: the Debian arm64 minbase runs cat /etc/debian_version, and stays untouched", async (t) => {
+test("ns mode: the Debian arm64 minbase runs cat /etc/debian_version, and stays untouched", async (t) => {
   if (!needsBinfmt(t, "arm64")) return;
   const dir = await debianRootfsOrSkip(t, "arm64");
   if (dir === undefined) return;
@@ -64,7 +67,7 @@ test("host mode: the Debian arm64 minbase runs cat /etc/debian_version, and stay
   assert.equal(treeHash(dir), hash);
 });
 
-test("host mode: a mismatched --arch and rootfs is one line, a hint, 125", async () => {
+test("ns mode: a mismatched --arch and rootfs is one line, a hint, 125", async () => {
   const r = await tsminc(["--arch", "arm64", "-r", roots.arm ?? "", "true"]);
   assert.equal(r.status, 125);
   assert.match(
@@ -73,7 +76,7 @@ test("host mode: a mismatched --arch and rootfs is one line, a hint, 125", async
   );
 });
 
-test("host mode: a binfmt handler without F has its interpreter bound read-only inside the root", async (t) => {
+test("ns mode: a binfmt handler without F has its interpreter bound read-only inside the root", async (t) => {
   if (!needsBinfmt(t, "arm")) return;
   if (process.getuid?.() !== 0) {
     skipBecause(t, "registering a binfmt_misc handler needs root");

@@ -1,19 +1,25 @@
-// The host-mode planner: the same checks as --qemu, the entry chain, and what it refuses.
+// The ns-mode planner (no --qemu): the same checks as vm mode, the entry chain, what it refuses,
+// and a whole argv pinned as a golden file.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
-import { toRunConfig, type RawRunOptions } from "../../src/config/run-config.js";
+import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
-import { planHost } from "../../src/core/host-plan.js";
-import type { HostFacts } from "../../src/core/launch-plan.js";
+import type { HostFacts } from "../../src/core/host-facts.js";
+import { planNs } from "../../src/core/ns-plan.js";
+import { packageRoot } from "../../src/host/paths.js";
 import { facts } from "../helpers/facts.js";
 
 const plan = (raw: RawRunOptions, over: Partial<HostFacts> = {}, command = ["true"]) =>
-  planHost(toRunConfig({ rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
+  planNs(toRunConfig({ rootdir: "/r", ...raw }, command, "/"), facts(over), "/run/tsminc/tsminc-T");
 
-test("the chain: the image's nsrun (tmpdir, rootfs), then enter.sh --inside by the image's busybox", () => {
+test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --inside by the image's busybox", () => {
   const p = plan({ name: "box", nocaps: "net_raw", bind: ["/srv/dir:/d"] });
   assert.equal(p.file, "/img/x86_64/nsrun");
   assert.deepEqual(p.args, [
+    "--hostname",
+    "box",
     "/run/tsminc/tsminc-T",
     "/r",
     "--",
@@ -27,8 +33,6 @@ test("the chain: the image's nsrun (tmpdir, rootfs), then enter.sh --inside by t
     "/img/x86_64/capsh",
     "--binds",
     "/run/tsminc/tsminc-T/binds.list",
-    "--name",
-    "box",
     "--nocaps",
     "cap_net_raw",
     "/run/tsminc/tsminc-T/root",
@@ -59,15 +63,13 @@ test("refused: no image for its busybox, not root, a foreign rootfs without binf
     );
   };
   refused({}, { rootfsArch: { arch: "arm64" } }, /arm64 rootfs on this x86_64 host without a VM/, /--qemu/);
-  refused({}, { images: {} }, /host mode runs with the ermine image's busybox/, /tsermine breed --arch x86_64/);
-  refused({}, { uid: 1000 }, /needs root/, /sudo/);
-  refused({ append: "quiet" }, {}, /--append is for the VM's kernel/, /--qemu/);
   refused(
     {},
-    { images: { x86_64: { dir: "/old", kernel: "bzImage", initramfs: "i", guestInit: "g1", nsrun: false } } },
-    /the x86_64 image in \/old predates host mode's nsrun/,
+    { images: {} },
+    /ns mode runs the container's entry with the static busybox/,
     /tsermine breed --arch x86_64/,
   );
+  refused({}, { uid: 1000 }, /needs root/, /sudo/);
   refused(
     { memLimit: "32M" },
     { cgroups: { v2: undefined, v1: {} } },
@@ -88,11 +90,7 @@ test("limits: nsrun joins the run's cgroups before enter.sh starts; --no-init re
 });
 
 test("--nopriv: nsrun makes a user namespace mapping the caller to root, and enter.sh is told", () => {
-  const p = planHost(
-    toRunConfig({ nopriv: "/home/u/root" }, ["true"], "/"),
-    facts({ uid: 1000 }),
-    "/tmp/tsminc-1000/t",
-  );
+  const p = planNs(toRunConfig({ nopriv: "/home/u/root" }, ["true"], "/"), facts({ uid: 1000 }), "/tmp/tsminc-1000/t");
   assert.deepEqual(p.args.slice(0, 4), ["--user", "/tmp/tsminc-1000/t", "/home/u/root", "--"]);
   assert.ok(p.args.includes("--nopriv"));
 });
@@ -104,4 +102,28 @@ test("the chain runs with PATH alone, and on a terminal enter.sh is told the cal
   const onTty = plan({}, { stdinTty: true, term: "screen" });
   assert.equal(onTty.args[onTty.args.indexOf("--term") + 1], "screen");
   assert.ok(!plan({}, { stdinTty: true, term: undefined }).args.includes("--term"));
+});
+
+test("--nopriv --name: the hostname is nsrun's to set (sethostname works in the user namespace's uts namespace)", () => {
+  const p = planNs(
+    toRunConfig({ nopriv: "/home/u/root", name: "box" }, ["hostname"], "/"),
+    facts({ uid: 1000 }),
+    "/tmp/tsminc-1000/t",
+  );
+  assert.deepEqual(p.args.slice(0, 3), ["--user", "--hostname", "box"]);
+  assert.ok(!p.args.includes("--name"), "enter.sh does not write /proc/sys/kernel/hostname");
+});
+
+const GOLDEN = join(packageRoot, "test/unit/golden");
+
+test("golden argv: ns-mode (binds, limits, a name, --net, on a terminal)", () => {
+  const p = plan(
+    { name: "box", bind: ["/srv/dir:/d"], memLimit: "64M", net: true, nocaps: "net_raw", user: "5:6" },
+    { stdinTty: true, stdoutTty: true, term: "xterm" },
+    ["sh", "-c", "echo $0", "x y"],
+  );
+  const actual = JSON.stringify({ file: p.file, args: p.args, env: p.env, cgroup: p.cgroup }, null, 2) + "\n";
+  const file = join(GOLDEN, "x86_64-ns.json");
+  if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
+  assert.equal(actual, readFileSync(file, "utf8"), `${file} (UPDATE_GOLDEN=1 rewrites it after review)`);
 });

@@ -1,22 +1,13 @@
 // tsminc --qemu for real: the bred x86_64 image under TCG, on a busybox rootfs and a Debian minbase.
 import assert from "node:assert/strict";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { childNamed } from "../helpers/processes.js";
 import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
 import { startTsminc, terminalSession, tsminc, TSMINC } from "../helpers/tsminc.js";
@@ -47,7 +38,7 @@ for (const which of ["busybox", "debian"] as const) {
       const root = rootfsFor(t, which);
       if (root === undefined) return;
       await leavesNothing(async () => {
-        const r = await tsminc(["--qemu", "-r", root, "--", ...c.command], c.input);
+        const r = await tsminc(["--qemu", "-r", root, ...(c.flags ?? []), "--", ...c.command], c.input);
         assert.equal(r.status, c.status, r.stderr);
         if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
         if (c.stderr) assert.match(r.stderr, c.stderr);
@@ -156,12 +147,14 @@ test("an interactive session: prompt, terminal size, live resize, Ctrl-C, exit 3
     await s.waitFor(/# $/);
     s.write("stty size\r");
     await s.waitFor(/\r\n30 100\r\n/);
+    // The guest waits for the new size itself and says so: the test waits for that, not for a time.
+    s.write(`until [ "$(stty size)" = "40 120" ]; do sleep 1; done; echo re''sized\r`);
     s.resize(120, 40);
-    await new Promise((r) => setTimeout(r, 500));
+    await s.waitFor(/\r\nresized\r\n/);
     s.write("stty size\r");
     await s.waitFor(/\r\n40 120\r\n/);
-    s.write("sleep 60\r");
-    await new Promise((r) => setTimeout(r, 500));
+    s.write("echo sleep''ing; sleep 60\r");
+    await s.waitFor(/\r\nsleeping\r\n/);
     s.write("\x03");
     await s.waitFor(/\^C\r\n# $/);
     s.write("exit 3\r");
@@ -172,8 +165,8 @@ test("an interactive session: prompt, terminal size, live resize, Ctrl-C, exit 3
 
 test("Ctrl-] q kills the VM from the terminal: 255, and nothing remains", async () => {
   await leavesNothing(async () => {
-    const s = terminalSession(["--qemu", "-r", busybox, "sleep", "60"], { cols: 80, rows: 24 });
-    await new Promise((r) => setTimeout(r, 2500));
+    const s = terminalSession(["--qemu", "-r", busybox, "sh", "-c", "echo ready; sleep 60"], { cols: 80, rows: 24 });
+    await s.waitFor(/ready/);
     s.write("\x1dq");
     assert.equal(await s.exited, 255);
     assert.match(s.screen(), /Ctrl-\] q: killing the VM/);
@@ -217,7 +210,7 @@ test("not root: --qemu refuses with 125 and a hint", async (t) => {
 test("SIGTERM during boot: 143, and no qemu, mount or tmpdir remains", async () => {
   await leavesNothing(async () => {
     const run = startTsminc(["--qemu", "-r", busybox, "sleep", "60"]);
-    await new Promise((r) => setTimeout(r, 400));
+    await childNamed(run.pid, "qemu-system");
     run.kill("SIGTERM");
     assert.equal(await run.done, 143);
   });
@@ -232,27 +225,11 @@ test("SIGTERM while the command runs: 143, and nothing remains", async () => {
   });
 });
 
-/** The qemu process tsminc started (its direct child, once unshare and sh have exec'd it). */
-function qemuChildOf(pid: number): number | undefined {
-  for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[1]) === pid && stat.includes("(qemu-system")) return Number(p);
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
-}
-
 test("qemu killed from outside: 255 (the guest reported nothing), and nothing remains", async () => {
   await leavesNothing(async () => {
     const run = startTsminc(["--qemu", "-r", busybox, "sh", "-c", "echo started; sleep 60"]);
     await run.outputIncludes("started");
-    const qemu = run.pid === undefined ? undefined : qemuChildOf(run.pid);
-    assert.ok(qemu !== undefined, "found qemu");
-    process.kill(qemu, "SIGKILL");
+    process.kill(await childNamed(run.pid, "qemu-system", 0), "SIGKILL");
     assert.equal(await run.done, 255);
   });
 });
@@ -266,7 +243,7 @@ test("--dry-run prints the plan and the qemu argv, and starts nothing", async ()
     assert.match(out, /^command +sh -c 'echo \$HOME'$/m);
     assert.match(
       out,
-      /^ {2}setpriv --pdeathsig KILL -- unshare .* qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage/m,
+      /^ {2}\S+\/x86_64\/nsrun --exec \/run\/tsminc\/tsminc-RANDOM \S+ -- qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage/m,
     );
   });
 });

@@ -1,5 +1,5 @@
 // tsminc --qemu on foreign roots: arm64 and 32-bit arm busybox roots in their own ermine VMs (TCG),
-// the shared run cases on each, and the rootfs's arch detected from its ELF headers.
+// the shared run cases on each, --cpus on every arch, and the rootfs's arch detected from its ELF headers.
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { ARCHES } from "../../src/core/arch.js";
@@ -32,13 +32,29 @@ for (const arch of ["arm64", "arm"] as const) {
   for (const c of RUN_CASES) {
     test(`${arch}: ${c.name}`, async () => {
       const before = snapshot();
-      const r = await tsminc(["--qemu", "--arch", arch, "-r", roots[arch] ?? "", "--", ...c.command], c.input);
+      const r = await tsminc(
+        ["--qemu", "--arch", arch, "-r", roots[arch] ?? "", ...(c.flags ?? []), "--", ...c.command],
+        c.input,
+      );
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);
       assert.deepEqual(leftSince(before), []);
     });
   }
+}
+
+for (const arch of ["x86_64", "arm64", "arm"] as const) {
+  test(`${arch}: --cpus 2 gives the guest 2 CPUs (nproc), and the default 1`, async () => {
+    for (const [flags, cpus] of [
+      [["--cpus", "2"], "2"],
+      [[], "1"],
+    ] as const) {
+      const r = await tsminc(["--qemu", "--arch", arch, ...flags, "-r", roots[arch] ?? "", "nproc"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), `${cpus}\n`, `${arch} ${flags.join(" ")}`);
+    }
+  });
 }
 
 test("without --arch, a foreign rootfs picks its own arch and says so in one line", async () => {

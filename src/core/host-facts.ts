@@ -1,0 +1,51 @@
+// What the planners know of this machine: probed once by host/probe.ts, then handed to the pure
+// planners of both modes (vm-plan.ts, ns-plan.ts). Types only.
+import type { ArchName } from "./arch.js";
+import type { BinfmtFacts } from "./binfmt.js";
+import type { CgroupFacts } from "./cgroup-plan.js";
+import type { ElfArch } from "./elf.js";
+import type { ImageManifest } from "./image-manifest.js";
+
+/** An image folder found for one arch: where it is, and its manifest. */
+export interface ImageFacts {
+  readonly dir: string;
+  readonly manifest: ImageManifest;
+}
+
+export interface HostFacts {
+  readonly uid: number;
+  /** the host's hostname: the container's unless --name says otherwise (as in MINCS) */
+  readonly hostname: string;
+  /** the ermine arch of this host, if it is one */
+  readonly hostArch: ArchName | undefined;
+  /** why KVM cannot run each arch here (undefined: it can); probed for vm-mode runs only */
+  readonly kvmProblem: Readonly<Record<ArchName, string | undefined>>;
+  readonly tscKhz: number | undefined;
+  /** the image found per arch (in ns mode, the host arch's only), and the folders that were searched */
+  readonly images: Readonly<Partial<Record<ArchName, ImageFacts>>>;
+  readonly imageDirs: readonly string[];
+  /** qemu-system binaries present on PATH (probed for vm-mode runs only) */
+  readonly qemuBinaries: ReadonlySet<string>;
+  readonly rootfs: "dir" | "missing" | "not-dir";
+  /** the CPU the rootfs's /bin/sh (or busybox) is built for; undefined when it has none */
+  readonly rootfsArch: ElfArch | undefined;
+  /** what each --bind source is */
+  readonly bindSources: Readonly<Record<string, "file" | "dir" | "missing">>;
+  /** for -t: whether the folder is a kept tsminc tmpdir */
+  readonly tempdir: "kept" | "other" | undefined;
+  readonly stdinTty: boolean;
+  /** the caller's TERM: the container's too when it runs on the caller's terminal */
+  readonly term: string | undefined;
+  readonly stdoutTty: boolean;
+  readonly ttySize: { readonly rows: number; readonly cols: number } | undefined;
+  /** where new tmpdirs go */
+  readonly runtimeDir: string;
+  /** guest-init/enter.sh of this package: ns mode runs it on the host */
+  readonly enterScript: string;
+  /** the fingerprint of this package's guest-init/ (vm mode) */
+  readonly guestInit: string;
+  /** the cgroup hierarchies, probed only when a limit is asked for */
+  readonly cgroups: CgroupFacts | undefined;
+  /** binfmt_misc, probed only for an ns-mode run whose rootfs or --arch is not the host's arch */
+  readonly binfmt: BinfmtFacts | undefined;
+}

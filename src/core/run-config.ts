@@ -1,0 +1,108 @@
+// The validated contract of one container run: every front end (flags, later an image's config or
+// an OCI config.json) builds a RunConfig with runConfig(), whose rules need the config alone. Pure.
+import type { ArchName } from "./arch.js";
+import { MincError } from "./errors.js";
+
+/** cgroup limits on the container (ns mode) or on qemu (vm mode) */
+export interface Limits {
+  readonly memBytes: number | undefined;
+  /** CPUs' worth of time per period, e.g. 0.5 */
+  readonly cpus: number | undefined;
+  readonly pids: number | undefined;
+}
+
+export interface Bind {
+  /** absolute host path */
+  readonly source: string;
+  /** absolute path inside the container */
+  readonly target: string;
+}
+
+export interface RunConfig {
+  /** vm mode (an ermine micro-VM) or ns mode (namespaces on the host) */
+  readonly qemu: boolean;
+  readonly rootdir: string;
+  readonly keep: boolean;
+  /** a kept container's tmpdir to reuse (-t) */
+  readonly tempdir: string | undefined;
+  readonly direct: boolean;
+  readonly binds: readonly Bind[];
+  readonly name: string | undefined;
+  readonly user: { readonly uid: number; readonly gid: number } | undefined;
+  /** capabilities to drop, capsh spelling (cap_sys_admin) */
+  readonly nocaps: readonly string[];
+  readonly usedev: boolean;
+  /** a network namespace of its own, with only the loopback, up */
+  readonly net: boolean;
+  /** run as the calling user, inside a user namespace (--nopriv DIR, DIR being the rootfs) */
+  readonly nopriv: boolean;
+  readonly debug: boolean;
+  readonly dryRun: boolean;
+  readonly arch: ArchName | undefined;
+  /** the VM's CPUs and memory; undefined: the default (vm mode only) */
+  readonly cpus: number | undefined;
+  readonly memMiB: number | undefined;
+  readonly accel: "auto" | "kvm" | "tcg";
+  readonly ermine: string | undefined;
+  /** the command runs as PID 2 under a small init (default), or as PID 1 itself (--no-init) */
+  readonly init: boolean;
+  /** kill the container after this many seconds (exit status 124) */
+  readonly timeoutSec: number | undefined;
+  /** extra words for the guest kernel's command line (--append) */
+  readonly append: readonly string[];
+  readonly limits: Limits | undefined;
+  /** the command and its arguments, exactly as given (empty: the rootfs's shell) */
+  readonly command: readonly string[];
+  /** the same as bytes, exactly as the kernel passed them (they may not be UTF-8) */
+  readonly commandBytes: readonly Buffer[];
+}
+
+export const DEFAULT_CPUS = 1;
+export const DEFAULT_MEM_MIB = 128;
+
+const refuse = (message: string, hint: string) => new MincError("usage", message, { hint });
+
+/** The rules between fields: a combination that cannot take effect is refused, never ignored. */
+function check(c: RunConfig): void {
+  if (c.keep && c.direct && c.tempdir === undefined)
+    throw refuse("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
+  if (c.direct && c.tempdir !== undefined)
+    throw refuse("-t and --direct do not mix: with --direct nothing was kept to reuse", "drop one of them");
+  if (c.nopriv && c.limits !== undefined) {
+    throw refuse(
+      "--mem-limit, --cpu-limit and --pid-max need root: --nopriv gets no cgroup of its own",
+      "wrap the run instead: systemd-run --user --scope -p MemoryMax=64M -p TasksMax=100 tsminc --nopriv ...",
+    );
+  }
+  if (c.qemu) return;
+  // ns mode: what only a VM has, and what a user namespace's root may not do on the host.
+  const vmOnly = [
+    ...(c.cpus === undefined ? [] : ["--cpus"]),
+    ...(c.memMiB === undefined ? [] : ["--mem"]),
+    ...(c.accel === "auto" ? [] : ["--accel"]),
+    ...(c.append.length === 0 ? [] : ["--append"]),
+  ];
+  if (vmOnly.length > 0) {
+    throw refuse(
+      `${vmOnly.join(" and ")} ${vmOnly.length > 1 ? "are" : "is"} for the VM, and ns mode has none`,
+      "add --qemu, or drop them",
+    );
+  }
+  if (c.nopriv && c.usedev)
+    throw refuse(
+      "--usedev cannot apply with --nopriv: a user namespace may not mount devtmpfs",
+      "drop --usedev, or add --qemu",
+    );
+  if (c.nopriv && c.user !== undefined) {
+    throw refuse(
+      "--user cannot apply with --nopriv: only your own id is mapped into the container",
+      "drop --user (inside, you are root mapped to yourself), or add --qemu",
+    );
+  }
+}
+
+/** The one way to make a RunConfig: checked, then frozen. */
+export function runConfig(fields: RunConfig): RunConfig {
+  check(fields);
+  return Object.freeze({ ...fields });
+}

@@ -1,0 +1,159 @@
+// The plan of a vm-mode run (--qemu): tmpdir files, the host-side nsrun, the qemu argv. Pure: every
+// fact about the host arrives in HostFacts; nothing is touched.
+import { ARCHES, type ArchName } from "./arch.js";
+import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
+import { MincError } from "./errors.js";
+import type { HostFacts, ImageFacts } from "./host-facts.js";
+import { nsrunArgs } from "./nsrun-argv.js";
+import { planQemu, type BootSpec } from "./qemu-argv.js";
+import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
+import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
+import { argsFile, bindsFile, runScript, termOption, type StdioMode } from "./run-script.js";
+
+export interface SocketPlan {
+  readonly name: string;
+  readonly path: string;
+}
+
+export interface VmPlan {
+  readonly arch: ArchName;
+  readonly accel: "kvm" | "tcg";
+  /** why this accelerator */
+  readonly accelReason: string;
+  /** one-line notices for the user (e.g. the arch was taken from the rootfs) */
+  readonly notices: readonly string[];
+  readonly image: ImageFacts;
+  readonly stdio: StdioMode;
+  /** pipe mode with --debug: qemu's stdout (the console) goes to tsminc's stderr */
+  readonly consoleToStderr: boolean;
+  readonly tmpdir: string;
+  /** true when -t reuses a kept tmpdir */
+  readonly reuse: boolean;
+  readonly keep: boolean;
+  readonly files: { readonly runSh: string; readonly args: Buffer; readonly binds: Buffer };
+  readonly binds: readonly { readonly source: string; readonly kind: "file" | "dir" }[];
+  /** unix sockets qemu connects to, by port name */
+  readonly sockets: readonly SocketPlan[];
+  /**
+   * what to spawn: the host image's nsrun (dies with tsminc, mounts the root and the binds in a
+   * private mount namespace, joins the cgroups, cleans up after a killed tsminc), which becomes qemu
+   */
+  readonly file: string;
+  readonly args: readonly string[];
+  /** the VM's size */
+  readonly cpus: number;
+  readonly memMiB: number;
+  /** cgroups for --mem-limit, --cpu-limit, --pid-max: qemu runs in them */
+  readonly cgroup: CgroupPlan | undefined;
+  readonly timeoutSec: number | undefined;
+  /** the qemu part alone */
+  readonly qemu: { readonly file: string; readonly args: readonly string[] };
+}
+
+function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { accel: "kvm" | "tcg"; reason: string } {
+  const problem = facts.kvmProblem[arch];
+  if (config.accel === "tcg") return { accel: "tcg", reason: "--accel tcg" };
+  if (config.accel === "kvm") {
+    if (problem !== undefined)
+      throw new MincError("usage", `--accel kvm: KVM is not usable: ${problem}`, { hint: "use --accel tcg (or auto)" });
+    return { accel: "kvm", reason: "--accel kvm" };
+  }
+  return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
+}
+
+export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmPlan {
+  checkInputs(config, facts);
+  const { arch, notices } = chooseArch(config, facts);
+  const found = facts.images[arch];
+  if (found === undefined) {
+    throw new MincError("image", `no ${arch} ermine image in ${facts.imageDirs.join(" or ")}`, {
+      hint: `run: tsermine breed --arch ${arch}`,
+    });
+  }
+  if (found.manifest.guestInit !== facts.guestInit) {
+    throw new MincError(
+      "image",
+      `the ${arch} ermine image in ${found.dir} was packed with other guest code than this tsminc's`,
+      {
+        hint: `run: tsermine breed --arch ${arch} (only the initramfs is repacked)`,
+      },
+    );
+  }
+  const qemuBinary = ARCHES[arch].qemuBinary;
+  if (!facts.qemuBinaries.has(qemuBinary)) {
+    throw new MincError("missing-tool", `${qemuBinary} is not installed`, {
+      hint: `apt-get install ${ARCHES[arch].qemuPackage}`,
+    });
+  }
+  const tools = hostImage(facts, "vm mode mounts the container's root on the host with nsrun");
+  const { accel, reason } = chooseAccel(config, arch, facts);
+  const cpus = config.cpus ?? DEFAULT_CPUS;
+  const memMiB = config.memMiB ?? DEFAULT_MEM_MIB;
+  if (cpus > ARCHES[arch].maxCpus) {
+    throw new MincError("usage", `--cpus ${cpus}: an ${arch} ermine runs at most ${ARCHES[arch].maxCpus} CPUs`, {
+      hint: `use --cpus ${ARCHES[arch].maxCpus} or fewer`,
+    });
+  }
+  const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
+  const sockets: SocketPlan[] =
+    stdio === "tty"
+      ? [{ name: "tsminc.ctl", path: `${tmpdir}/ctl.sock` }]
+      : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }));
+  const spec: BootSpec = {
+    arch,
+    accel,
+    kernel: `${found.dir}/${found.manifest.kernelImage}`,
+    initrd: `${found.dir}/${found.manifest.initramfs}`,
+    memMiB,
+    cpus,
+    share: tmpdir,
+    // With --debug in pipe mode the console is qemu's stdout, which the launcher sends to stderr.
+    console: stdio === "tty" || config.debug ? "stdio" : "null",
+    debug: config.debug,
+    ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
+    ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
+    append: config.append,
+  };
+  const qemu = planQemu(spec);
+  const binds = config.binds.map((b) => ({
+    source: b.source,
+    kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
+  }));
+  const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
+  const nsrun = nsrunArgs(
+    config,
+    { exec: true, hostname: undefined, bindSources: binds.map((b) => b.source), cgroups: cgroup?.join ?? [] },
+    tmpdir,
+  );
+  return {
+    arch,
+    accel,
+    accelReason: reason,
+    notices,
+    image: found,
+    stdio,
+    consoleToStderr: stdio === "ports" && config.debug,
+    tmpdir,
+    reuse: config.tempdir !== undefined,
+    keep: config.keep,
+    files: {
+      runSh: runScript(
+        { ...config, name: config.name ?? facts.hostname },
+        stdio,
+        stdio === "tty" ? facts.ttySize : undefined,
+        termOption(stdio === "tty", facts.term),
+      ),
+      args: argsFile(config.commandBytes),
+      binds: bindsFile(config),
+    },
+    binds,
+    sockets,
+    file: `${tools.dir}/nsrun`,
+    args: [...nsrun, qemu.file, ...qemu.args],
+    cpus,
+    memMiB,
+    cgroup,
+    timeoutSec: config.timeoutSec,
+    qemu,
+  };
+}
