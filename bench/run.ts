@@ -89,6 +89,21 @@ function qemuCases(arch: ArchName, root: string): Case[] {
       floor: launcherFloor.name,
       run: () => timed([process.execPath, TSMINC, "--qemu", "--arch", arch, "-r", root, "true"]),
     },
+    ...(arch === "x86_64"
+      ? [
+          {
+            name: "x86_64: tsminc --qemu --privileged -r busybox true",
+            floor: launcherFloor.name,
+            run: () => timed([process.execPath, TSMINC, "--qemu", "--privileged", "-r", root, "true"]),
+          },
+          // SMP kernels: what a second vCPU costs a run.
+          {
+            name: "x86_64: tsminc --qemu --cpus 2 -r busybox true",
+            floor: launcherFloor.name,
+            run: () => timed([process.execPath, TSMINC, "--qemu", "--cpus", "2", "-r", root, "true"]),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -175,6 +190,12 @@ function hostCases(root: string): Case[] {
       name: "ns: tsminc -r R true",
       floor: "ns: node -e 0",
       run: () => timed([process.execPath, TSMINC, "-r", root, "true"]),
+    },
+    // The same without confinement (MINCS's way): what the default confinement costs.
+    {
+      name: "ns: tsminc --privileged -r R true",
+      floor: "ns: node -e 0",
+      run: () => timed([process.execPath, TSMINC, "--privileged", "-r", root, "true"]),
     },
   ];
   if (which("bwrap"))
@@ -266,20 +287,27 @@ function targets(samples: ReadonlyMap<string, number[]>): string {
       true,
     ],
     [
-      "tsminc host / (node -e 0 + unshare chroot)",
+      "tsminc ns / (node -e 0 + unshare chroot)",
       m("ns: tsminc -r R true") / (m("ns: node -e 0") + m("ns: unshare -fpimu chroot R true")),
       "<= 1.30",
       false,
     ],
   ];
+  const cost = (confined: string, open: string) => ((m(confined) - m(open)) * 1000).toFixed(1);
+  const confinement =
+    `confinement costs: ns ${cost("ns: tsminc -r R true", "ns: tsminc --privileged -r R true")} ms, ` +
+    `vm ${cost("x86_64: tsminc --qemu -r busybox true", "x86_64: tsminc --qemu --privileged -r busybox true")} ms ` +
+    "(median confined - median --privileged)\n";
   return (
+    confinement +
     checks
       .filter(([, ratio]) => !Number.isNaN(ratio))
       .map(([name, ratio, goal, atLeast]) => {
         const met = atLeast ? ratio >= Number(goal.slice(3)) : ratio <= Number(goal.slice(3));
         return `target ${name}: ${ratio.toFixed(2)} (goal ${goal}) ${met ? "met" : "NOT met"}`;
       })
-      .join("\n") + "\n"
+      .join("\n") +
+    "\n"
   );
 }
 

@@ -1,4 +1,4 @@
-// tsermine breed: sources → kernel, busybox, capsh, nsrun → initramfs → images/<arch>/, each step cached by its inputs.
+// tsermine breed: sources → kernel, busybox, confine, nsrun → initramfs → images/<arch>/, each step cached by its inputs.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -13,12 +13,11 @@ import { busyboxConfigFile, guestInitDir, kernelConfigDir } from "../src/host/pa
 import type { Runner } from "../src/host/runner.js";
 import type { BuildConfig } from "./build-config.js";
 import { buildBusybox } from "./busybox.js";
-import { buildCapsh } from "./capsh.js";
 import { BuildLog, type BreedContext } from "./context.js";
 import { INITRAMFS_FILE, packInitramfs } from "./initramfs.js";
 import { parseFragment, type Fragment } from "./kconfig.js";
 import { buildKernel, type SourceTree } from "./kernel.js";
-import { buildNsrun } from "./nsrun.js";
+import { buildHelper } from "./helpers.js";
 import { writeImage } from "./output.js";
 import { createReporter } from "./progress.js";
 import { acquireSources, type AcquiredSource, type AcquiredSources } from "./sources.js";
@@ -119,12 +118,12 @@ async function breedArch(
     const a = await buildBusybox(ctx, arch, trees.busybox, bbFragment, compiler);
     return { value: a, cached: a.cached, note: `${a.meta.applets.length} applets` };
   });
-  const capsh = await ctx.reporter.step(`${arch}: capsh`, async () => {
-    const a = await buildCapsh(ctx, arch, sources.libcap, compiler);
+  const confine = await ctx.reporter.step(`${arch}: confine`, async () => {
+    const a = await buildHelper(ctx, arch, "confine", compiler);
     return { value: a, cached: a.cached };
   });
   const nsrun = await ctx.reporter.step(`${arch}: nsrun`, async () => {
-    const a = await buildNsrun(ctx, arch, compiler);
+    const a = await buildHelper(ctx, arch, "nsrun", compiler);
     return { value: a, cached: a.cached };
   });
   const initramfs = await ctx.reporter.step(`${arch}: initramfs`, async () => {
@@ -133,7 +132,7 @@ async function breedArch(
       arch,
       trees.linux,
       { dir: busybox.dir, applets: busybox.meta.applets },
-      capsh.dir,
+      join(confine.dir, "confine"),
       initDir,
     );
     return { value: a, cached: a.cached, note: `${(a.meta.size / 1048576).toFixed(2)} MiB` };
@@ -149,7 +148,7 @@ async function breedArch(
         config: join(kernel.dir, "config"),
         // ns mode runs the same container entry with these static tools (no host libc after pivot_root).
         busybox: join(busybox.dir, "busybox"),
-        capsh: join(capsh.dir, "capsh"),
+        confine: join(confine.dir, "confine"),
         // ...and starts with this one, which makes the namespaces and waits for the container's init.
         nsrun: join(nsrun.dir, "nsrun"),
       },
@@ -168,17 +167,16 @@ async function breedArch(
           sources: {
             linux: describeSource(sources.linux),
             busybox: describeSource(sources.busybox),
-            libcap: describeSource(sources.libcap),
           },
           compiler,
           // tsminc refuses to boot an image whose guest code is not its own.
           guestInit: guestInitHash(initDir),
           outputs,
-          buildSeconds: { kernel: kernel.meta.seconds, busybox: busybox.meta.seconds, capsh: capsh.meta.seconds },
+          buildSeconds: { kernel: kernel.meta.seconds, busybox: busybox.meta.seconds },
           cacheKeys: {
             kernel: basename(kernel.dir),
             busybox: basename(busybox.dir),
-            capsh: basename(capsh.dir),
+            confine: basename(confine.dir),
             nsrun: basename(nsrun.dir),
             initramfs: basename(initramfs.dir),
           },

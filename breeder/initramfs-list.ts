@@ -1,12 +1,12 @@
-// The initramfs contents as a gen_init_cpio file list: busybox and its applet links, capsh, guest-init. Pure.
+// The initramfs contents as a gen_init_cpio file list: busybox and its applet links, confine, guest-init. Pure.
 
 export interface InitramfsInputs {
   /** host path of the static busybox */
   readonly busybox: string;
   /** applet paths relative to / (from busybox.links) */
   readonly applets: readonly string[];
-  /** host path of the static capsh */
-  readonly capsh: string;
+  /** host path of the static confine (libexec/confine.c) */
+  readonly confine: string;
   /** guest-init files: host path and their path in the image */
   readonly guestFiles: readonly { readonly src: string; readonly dest: string }[];
 }
@@ -42,7 +42,7 @@ export function initramfsList(inputs: InitramfsInputs): string {
     // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
     "nod /dev/console 600 0 0 c 5 1",
     `file /bin/busybox ${inputs.busybox} 755 0 0`,
-    `file /usr/sbin/capsh ${inputs.capsh} 755 0 0`,
+    `file /lib/ermine/confine ${inputs.confine} 755 0 0`,
     ...inputs.guestFiles.map((f) => `file ${f.dest} ${f.src} 755 0 0`),
     ...[...new Set(applets)].sort().map((a) => `slink ${a} /bin/busybox 777 0 0`),
   ];

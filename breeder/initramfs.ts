@@ -51,13 +51,13 @@ export async function packInitramfs(
   arch: ArchName,
   tree: SourceTree,
   busybox: { dir: string; applets: readonly string[] },
-  capshDir: string,
+  confine: string,
   initDir: string = guestInitDir,
 ): Promise<Artifact<InitramfsMeta>> {
   const list = initramfsList({
     busybox: join(busybox.dir, "busybox"),
     applets: busybox.applets,
-    capsh: join(capshDir, "capsh"),
+    confine,
     guestFiles: await guestFiles(initDir),
   });
   // The key covers the list and the bytes of every file it names, so a guest-init edit only repacks.

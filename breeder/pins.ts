@@ -1,6 +1,7 @@
 // The source tarballs ermine is built from: versions and sha256s, pinned here and nowhere else.
 
-export type SourceName = "linux" | "busybox" | "libcap";
+export type { SourceName } from "../src/core/image-manifest.js";
+import type { SourceName } from "../src/core/image-manifest.js";
 
 export interface SourcePin {
   readonly name: SourceName;
@@ -34,14 +35,6 @@ export const PINS: Readonly<Record<SourceName, SourcePin>> = {
     sha256: "faeeb244c35a348a334f4a59e44626ee870fb07b6884d68c10ae8bc19f83a694",
     url: "https://busybox.net/downloads/busybox-1.35.0.tar.bz2",
     debian: { kind: "orig", sourcePackage: "busybox", origFile: "busybox_1.35.0.orig.tar.bz2" },
-  },
-  libcap: {
-    name: "libcap",
-    version: "2.66",
-    file: "libcap-2.66.tar.xz",
-    sha256: "15c40ededb3003d70a283fe587a36b7d19c8b3b554e33f86129c059a4bb466b2",
-    url: "https://cdn.kernel.org/pub/linux/libs/security/linux-privs/libcap2/libcap-2.66.tar.xz",
-    debian: { kind: "orig", sourcePackage: "libcap2", origFile: "libcap2_2.66.orig.tar.xz" },
   },
 };
 

@@ -12,12 +12,12 @@ export interface Requirement {
 
 const COMMON: readonly Requirement[] = [
   { need: "make", kind: "program", aptPackage: "make", why: "runs every build" },
-  { need: "gcc", kind: "program", aptPackage: "gcc", why: "host tools of kbuild and libcap" },
+  { need: "gcc", kind: "program", aptPackage: "gcc", why: "host tools of kbuild" },
   { need: "bc", kind: "program", aptPackage: "bc", why: "kbuild computes timer constants" },
   { need: "bison", kind: "program", aptPackage: "bison", why: "kconfig's parser" },
   { need: "flex", kind: "program", aptPackage: "flex", why: "kconfig's lexer" },
   { need: "perl", kind: "program", aptPackage: "perl", why: "kbuild and busybox scripts" },
-  { need: "xz", kind: "program", aptPackage: "xz-utils", why: "unpacks linux and libcap" },
+  { need: "xz", kind: "program", aptPackage: "xz-utils", why: "unpacks linux" },
   { need: "lz4", kind: "program", aptPackage: "lz4", why: "compresses the x86_64 and arm kernels" },
   { need: "bzip2", kind: "program", aptPackage: "bzip2", why: "unpacks busybox" },
   { need: "/usr/include/gelf.h", kind: "file", aptPackage: "libelf-dev", why: "objtool (x86) and resolve_btfids" },
@@ -44,7 +44,7 @@ export function requirementsFor(arch: ArchName, hostNodeArch: string): Requireme
         need: `/usr/lib/${info.gnuTriplet}/libc.a`,
         kind: "file",
         aptPackage: "libc6-dev",
-        why: "static busybox and capsh",
+        why: "static busybox, confine and nsrun",
       },
     ];
   }

@@ -1,8 +1,8 @@
 #!/bin/sh
 # enter.sh: enters a container and runs a command in it: new mount/uts/ipc/pid namespaces, proc, dev,
-# sys, tmp, hostname, pivot_root, binds, capabilities and ids, then the command as PID 2 under this
-# shell as PID 1. The one container entry of tsminc: run in the ermine guest and, with the image's
-# static busybox, on the host. Runs as root (a user namespace's, with --nopriv). The command's
+# sys, tmp, hostname, pivot_root, binds, then the command, confined by confine (masked paths,
+# devices, seccomp, capabilities, ids), as PID 2 under this shell as PID 1. The one container entry
+# of tsminc: run in the ermine guest and, with the image's static busybox, on the host. Runs as root (a user namespace's, with --nopriv). The command's
 # arguments come NUL-separated from a file, so no shell ever re-reads them. Its busybox shell runs its
 # own applets (mount, mkdir, umount...) by name, with no exec and whatever PATH says
 # (FEATURE_SH_STANDALONE): they work after the pivot, and each exec saved is a millisecond.
@@ -10,8 +10,13 @@
 # enter.sh [options] ROOT ARGSFILE
 #   --name NAME        hostname in the container
 #   --usedev           devtmpfs as /dev instead of a tmpfs with the basic nodes
-#   --nocaps CAPS      capabilities to drop (capsh --drop syntax: cap_a,cap_b)
 #   --user UID[:GID]   run as these numeric ids
+#   --caps HEX         the capabilities the command keeps (confine --caps)
+#   --seccomp          the default seccomp filter (confine --seccomp)
+#   --no-new-privs     no setuid or file capability can raise the command's privileges
+#   --devices-cgroup D the cgroup (v2) folder whose device filter confine attaches: the container's
+#   --mask             /proc and /sys paths read-only or masked, as docker leaves them (confine --mask)
+#   --read-only        the container's root read-only; its tmpfs and binds stay writable (confine)
 #   --binds FILE       NUL-separated pairs: SRC (a path outside the container) and DEST (inside it)
 #   --stdio tty|ports|inherit
 #                      tty: the console is the controlling terminal; ports: virtio-serial ports
@@ -19,7 +24,7 @@
 #                      stdio as it is, in the caller's session, so the terminal's Ctrl-C reaches it
 #   --busybox PATH     the static busybox this runs with (default /bin/busybox)
 #   --tty-size R C     terminal rows and columns (tty mode)
-#   --capsh PATH       capsh to use for --nocaps and --user
+#   --confine PATH     the confine helper to run the command with
 #   --net              a network namespace of its own, with only the loopback, up
 #   --nopriv           running as a user namespace's root: device nodes are bound from the caller's
 #                      /dev (mknod is not allowed) and /sys is bound when sysfs may not be mounted
@@ -32,15 +37,19 @@ set -u
 
 NAME=""
 USEDEV=0
-NOCAPS=""
 USERSPEC=""
 BINDS=""
-DROP=0
-CAPSH_ARGS=""
+CAPS=""
+SECCOMP=0
+NNP=0
+DEVCG=""
+MASK=0
+READONLY=0
+CONFINE_ARGS=""
 STDIO="tty"
 ROWS=""
 COLS=""
-CAPSH=/usr/sbin/capsh
+CONFINE=/lib/ermine/confine
 CONTAINER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CONSOLE=""
 BUSYBOX_PATH=/bin/busybox
@@ -156,8 +165,12 @@ mount_filesystems() {
 	mount --bind "$ROOT" "$ROOT"
 	for dir in proc sys tmp; do mountpoint_in_root "$dir"; done
 	mount -t proc -o nosuid,nodev,noexec proc "$ROOT/proc"
-	# A user namespace may mount sysfs only with a network namespace of its own: else bind the caller's.
-	mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys" 2>/dev/null || mount --rbind /sys "$ROOT/sys"
+	# A user namespace may mount sysfs only with a network namespace of its own: else bind the caller's,
+	# read-only too.
+	if ! mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys" 2>/dev/null; then
+		mount --rbind /sys "$ROOT/sys" || die "cannot bind /sys"
+		mount -o remount,bind,ro "$ROOT/sys" || die "cannot make /sys read-only"
+	fi
 	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$ROOT/tmp"
 	mount_dev
 }
@@ -170,6 +183,32 @@ set_hostname() {
 
 bring_up_loopback() {
 	[ -z "$NET" ] || ip link set lo up || die "cannot bring up the loopback"
+}
+
+# The container's cgroup, opened before the pivot hides the cgroup tree: confine joins it and
+# attaches the device filter. In the VM it is made here, below the job's.
+open_devices_cgroup() {
+	[ -n "$DEVCG" ] || return 0
+	[ -d "$DEVCG" ] || mkdir "$DEVCG" || die "cannot make the container's cgroup $DEVCG"
+	exec 7<"$DEVCG" || die "cannot open the container's cgroup $DEVCG"
+}
+
+# confine's options, from this script's; confine is opened now, while the host's (or the initramfs's)
+# files are still reachable. Every word is made of letters, digits, "-" and ":" (tsminc checks).
+prepare_confine() {
+	[ "$MASK" = 0 ] || CONFINE_ARGS="--mask"
+	[ "$READONLY" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --read-only"
+	[ -z "$CAPS" ] || CONFINE_ARGS="$CONFINE_ARGS --caps $CAPS"
+	[ "$SECCOMP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --seccomp"
+	[ "$NNP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --no-new-privs"
+	[ -z "$DEVCG" ] || CONFINE_ARGS="$CONFINE_ARGS --devices-cgroup-fd 7"
+	if [ -n "$USERSPEC" ]; then
+		uid=${USERSPEC%%:*}
+		gid=${USERSPEC#*:}
+		[ "$gid" != "$USERSPEC" ] || gid=$uid
+		CONFINE_ARGS="$CONFINE_ARGS --user $uid:$gid"
+	fi
+	[ -z "$CONFINE_ARGS" ] || exec 9<"$CONFINE" || die "cannot open $CONFINE"
 }
 
 pivot() {
@@ -258,7 +297,7 @@ run_command() {
 	case "$USERSPEC" in "" | 0 | 0:*) ;; *) HOME=/ ;; esac
 	export PATH HOME
 	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
-	unset NAME USEDEV NOCAPS USERSPEC BINDS STDIO ROWS COLS CAPSH ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL
+	unset NAME USEDEV USERSPEC BINDS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY
 	find_program "$1" || {
 		echo "tsminc: $1: command not found" >&2
 		exit 127
@@ -272,8 +311,8 @@ run_command() {
 	if [ "$INIT" = 0 ]; then
 		# --no-init: the command is PID 1 itself, as in Docker without --init. The kernel then shields
 		# it from signals it does not handle, so Ctrl-C and kill -9 from inside do not stop it.
-		# shellcheck disable=SC2086 # CAPSH_ARGS: see below
-		if [ "$DROP" = 1 ]; then exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@"; fi
+		# shellcheck disable=SC2086 # CONFINE_ARGS: see prepare_confine
+		if [ -n "$CONFINE_ARGS" ]; then exec /proc/self/fd/9 $CONFINE_ARGS -- "$path" "$@"; fi
 		exec "$path" "$@"
 	fi
 	# The command runs as PID 2: the kernel ignores default-action signals sent to a namespace's init,
@@ -283,11 +322,10 @@ run_command() {
 	# real one back on its fd 2, inside a subshell, since ash applies a command's redirections in the
 	# parent while it waits.
 	exec 3>&2 2>/dev/null
-	if [ "$DROP" = 1 ]; then
-		# capsh runs from the descriptor opened before the pivot. CAPSH_ARGS holds only options
-		# made of letters, digits, "_", ",", "=" and "-" (tsminc checks --nocaps and --user).
+	if [ -n "$CONFINE_ARGS" ]; then
+		# confine runs from the descriptor opened before the pivot (see prepare_confine).
 		# shellcheck disable=SC2086
-		(exec /proc/self/fd/9 $CAPSH_ARGS --shell="$path" -- "$@" 2>&3 3>&-)
+		(exec /proc/self/fd/9 $CONFINE_ARGS -- "$path" "$@" 2>&3 3>&-)
 	else
 		(exec "$path" "$@" 2>&3 3>&-)
 	fi
@@ -312,18 +350,9 @@ inside() {
 	phase set_hostname
 	phase bring_up_loopback
 	# Files of ours are opened now: after the pivot only the container and $OLD are reachable.
+	phase open_devices_cgroup
 	exec 8<"$ARGS" || die "cannot read the arguments"
-	if [ -n "$NOCAPS" ] || [ -n "$USERSPEC" ]; then
-		DROP=1
-		exec 9<"$CAPSH" || die "cannot open capsh"
-		[ -z "$NOCAPS" ] || CAPSH_ARGS="--drop=$NOCAPS"
-		if [ -n "$USERSPEC" ]; then
-			uid=${USERSPEC%%:*}
-			gid=${USERSPEC#*:}
-			[ "$gid" != "$USERSPEC" ] || gid=$uid
-			CAPSH_ARGS="$CAPSH_ARGS --gid=$gid --groups=$gid --uid=$uid"
-		fi
-	fi
+	phase prepare_confine
 	phase pivot
 	phase bind_mounts
 	phase bind_interpreter
@@ -337,12 +366,17 @@ parse_options() {
 		case "$1" in
 		--name) NAME=$2 && shift 2 ;;
 		--usedev) USEDEV=1 && shift ;;
-		--nocaps) NOCAPS=$2 && shift 2 ;;
 		--user) USERSPEC=$2 && shift 2 ;;
+		--caps) CAPS=$2 && shift 2 ;;
+		--seccomp) SECCOMP=1 && shift ;;
+		--no-new-privs) NNP=1 && shift ;;
+		--devices-cgroup) DEVCG=$2 && shift 2 ;;
+		--mask) MASK=1 && shift ;;
+		--read-only) READONLY=1 && shift ;;
 		--binds) BINDS=$2 && shift 2 ;;
 		--stdio) STDIO=$2 && shift 2 ;;
 		--tty-size) ROWS=$2 && COLS=$3 && shift 3 ;;
-		--capsh) CAPSH=$2 && shift 2 ;;
+		--confine) CONFINE=$2 && shift 2 ;;
 		--inside) INSIDE=1 && shift ;;
 		--console) CONSOLE=$2 && shift 2 ;;
 		--busybox) BUSYBOX_PATH=$2 && shift 2 ;;

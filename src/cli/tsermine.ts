@@ -19,7 +19,7 @@ function program(): Command {
   const prog = new Command("tsermine")
     .enablePositionalOptions()
     .description(
-      "Build and manage ermine images: a Linux kernel plus an initramfs with busybox, capsh and tsminc's guest init.",
+      "Build and manage ermine images: a Linux kernel plus an initramfs with busybox, confine and tsminc's guest init.",
     )
     .exitOverride()
     .showHelpAfterError(false)

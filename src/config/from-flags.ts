@@ -3,7 +3,8 @@
 import { isAbsolute, resolve } from "node:path";
 import { lookupArch, type ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
-import { runConfig, type Bind, type Limits, type RunConfig } from "../core/run-config.js";
+import { CAPABILITIES, parseCapabilities, resolveCapabilities } from "../core/capabilities.js";
+import { runConfig, type Bind, type Limits, type RunConfig, type Security } from "../core/run-config.js";
 
 export interface RawRunOptions {
   readonly rootdir?: string;
@@ -14,6 +15,11 @@ export interface RawRunOptions {
   readonly name?: string;
   readonly user?: string;
   readonly nocaps?: string;
+  readonly capAdd?: readonly string[];
+  readonly capDrop?: readonly string[];
+  readonly privileged?: boolean;
+  readonly securityOpt?: readonly string[];
+  readonly readOnly?: boolean;
   readonly usedev?: boolean;
   readonly net?: boolean;
   readonly nopriv?: string;
@@ -121,17 +127,42 @@ function parseUser(text: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-function parseCaps(text: string): string[] {
-  const caps = text
-    .split(",")
-    .map((c) => c.trim().toLowerCase())
-    .filter(Boolean)
-    .map((c) => (c.startsWith("cap_") ? c : `cap_${c}`));
-  const bad = caps.find((c) => !/^cap_[a-z_]+$/.test(c));
-  if (bad !== undefined || caps.length === 0) {
-    throw usage(`--nocaps takes capability names like cap_sys_admin,cap_net_raw, not "${text}"`, "see capabilities(7)");
+/** --cap-add, --cap-drop (and MINCS's --nocaps, a --cap-drop), --privileged, --security-opt, --read-only. */
+function parseSecurity(raw: RawRunOptions): Security {
+  const add = (raw.capAdd ?? []).flatMap((t) => parseCapabilities("--cap-add", t));
+  const drop = [
+    ...(raw.capDrop ?? []).flatMap((t) => parseCapabilities("--cap-drop", t)),
+    ...(raw.nocaps === undefined ? [] : parseCapabilities("--nocaps", raw.nocaps)),
+  ];
+  const privileged = raw.privileged ?? false;
+  if (privileged && (add.length > 0 || drop.length > 0)) {
+    throw usage(
+      "--privileged keeps every capability: --cap-add, --cap-drop and --nocaps cannot apply",
+      "drop one or the other",
+    );
   }
-  return caps;
+  let seccomp = !privileged;
+  let noNewPrivs = false;
+  for (const opt of raw.securityOpt ?? []) {
+    const nnp = /^no-new-privileges(?:[:=](true|false))?$/.exec(opt);
+    if (opt === "seccomp=unconfined") seccomp = false;
+    else if (nnp !== null) noNewPrivs = nnp[1] !== "false";
+    else if (opt.startsWith("seccomp=")) {
+      throw usage(
+        `--security-opt ${opt}: tsminc has its own default filter, not profile files`,
+        "use --security-opt seccomp=unconfined, or leave the default",
+      );
+    } else {
+      throw usage(`--security-opt ${opt} is not one tsminc knows`, "use seccomp=unconfined or no-new-privileges");
+    }
+  }
+  return {
+    caps: privileged ? [...CAPABILITIES] : resolveCapabilities(add, drop),
+    seccomp,
+    noNewPrivs,
+    privileged,
+    readOnly: raw.readOnly ?? false,
+  };
 }
 
 function parseName(text: string): string {
@@ -175,7 +206,7 @@ export function toRunConfig(
     binds: (raw.bind ?? []).map((b) => parseBind(b, cwd)),
     name: raw.name === undefined ? undefined : parseName(raw.name),
     user: raw.user === undefined ? undefined : parseUser(raw.user),
-    nocaps: raw.nocaps === undefined ? [] : parseCaps(raw.nocaps),
+    security: parseSecurity(raw),
     usedev: raw.usedev ?? false,
     net: raw.net ?? false,
     nopriv: raw.nopriv !== undefined,

@@ -1,15 +1,19 @@
 // Turns --mem-limit, --cpu-limit and --pid-max into cgroup folders and files to write: cgroup v2 when
-// it offers the controllers, else the cgroup v1 hierarchies that have them. Pure.
+// it offers the controllers, else the cgroup v1 hierarchies that have them; and the cgroup v2 folder
+// whose BPF program filters an ns-mode container's devices (any cgroup2 mount will do, hybrid ones
+// without controllers too). Pure.
 import type { Limits } from "./run-config.js";
 import { MincError } from "./errors.js";
 
+/** The controllers limits use; "devices" (cgroup v1) is the device filter's where cgroup2 is missing. */
 export type Controller = "memory" | "pids" | "cpu";
+export type V1Controller = Controller | "devices";
 
 export interface CgroupFacts {
   /** where cgroup2 is mounted and the controllers its root cgroup offers */
   readonly v2: { readonly mount: string; readonly controllers: readonly string[] } | undefined;
   /** the mount point of each cgroup v1 hierarchy, by the controller it carries */
-  readonly v1: Readonly<Partial<Record<Controller, string>>>;
+  readonly v1: Readonly<Partial<Record<V1Controller, string>>>;
 }
 
 export interface CgroupWrite {
@@ -28,6 +32,8 @@ export interface CgroupPlan {
   readonly join: readonly string[];
   /** folders to remove when the run is over */
   readonly remove: readonly string[];
+  /** the cgroup v2 folder the device filter is attached to (the container joins it with the rest) */
+  readonly devices: string | undefined;
 }
 
 /** Our cgroups live in <hierarchy>/tsminc/<run id>, where tsminc gc finds stale ones. */
@@ -59,7 +65,7 @@ function planV2(limits: Limits, mount: string, controllers: Controller[], runId:
   }
   if (limits.pids !== undefined) writes.push({ file: `${dir}/pids.max`, value: String(limits.pids) });
   if (limits.cpus !== undefined) writes.push({ file: `${dir}/cpu.max`, value: `${quota(limits.cpus)} ${PERIOD_US}` });
-  return { version: 2, dirs: [parent, dir], writes, join: [`${dir}/cgroup.procs`], remove: [dir] };
+  return { version: 2, dirs: [parent, dir], writes, join: [`${dir}/cgroup.procs`], remove: [dir], devices: undefined };
 }
 
 function planV1(limits: Limits, mounts: Record<Controller, string>, controllers: Controller[], runId: string) {
@@ -86,6 +92,7 @@ function planV1(limits: Limits, mounts: Record<Controller, string>, controllers:
     writes,
     join: dirs.map((d) => `${d}/cgroup.procs`),
     remove: dirs,
+    devices: undefined,
   };
 }
 
@@ -108,21 +115,46 @@ export function planCgroups(limits: Limits, facts: CgroupFacts, runId: string): 
   });
 }
 
-/** The cgroups of one run (named after its tmpdir), or none without limits. */
-export function planRunCgroups(
-  config: { readonly limits: Limits | undefined; readonly nopriv: boolean },
-  facts: CgroupFacts | undefined,
-  tmpdir: string,
-): CgroupPlan | undefined {
-  if (config.limits === undefined) return undefined;
-  if (config.nopriv) {
+/**
+ * Adds the run's cgroup for the device filter: a cgroup v2 folder (a BPF program; the limits' own
+ * folder when they are on v2), else one in the v1 devices hierarchy (its deny and allow lists).
+ */
+function withDevices(plan: CgroupPlan | undefined, facts: CgroupFacts, runId: string): CgroupPlan {
+  const mount = facts.v2?.mount ?? facts.v1.devices;
+  if (mount === undefined) {
     throw new MincError(
-      "usage",
-      "--mem-limit, --cpu-limit and --pid-max need root: --nopriv gets no cgroup of its own",
+      "missing-tool",
+      "the container's device filter needs a cgroup: no cgroup2 is mounted, nor the cgroup v1 devices controller",
       {
-        hint: "wrap the run instead: systemd-run --user --scope -p MemoryMax=64M -p TasksMax=100 tsminc --nopriv ...",
+        hint: "mount one (mount -t cgroup2 none /sys/fs/cgroup/unified), or use --usedev or --privileged to run without the filter",
       },
     );
   }
-  return planCgroups(config.limits, facts ?? { v2: undefined, v1: {} }, tmpdir.slice(tmpdir.lastIndexOf("/") + 1));
+  if (plan?.version === 2 && facts.v2 !== undefined) return { ...plan, devices: `${mount}/${CGROUP_PARENT}/${runId}` };
+  const parent = `${mount}/${CGROUP_PARENT}`;
+  const dir = `${parent}/${runId}`;
+  return {
+    version: plan?.version ?? 2,
+    dirs: [...(plan?.dirs ?? []), parent, dir],
+    writes: plan?.writes ?? [],
+    join: [...(plan?.join ?? []), `${dir}/cgroup.procs`],
+    remove: [...(plan?.remove ?? []), dir],
+    devices: dir,
+  };
+}
+
+/**
+ * The cgroups of one run (named after its tmpdir): for its limits, and for the device filter of an
+ * ns-mode container (`devices`); none when it needs neither.
+ */
+export function planRunCgroups(
+  limits: Limits | undefined,
+  facts: CgroupFacts | undefined,
+  tmpdir: string,
+  devices = false,
+): CgroupPlan | undefined {
+  const runId = tmpdir.slice(tmpdir.lastIndexOf("/") + 1);
+  const known = facts ?? { v2: undefined, v1: {} };
+  const plan = limits === undefined ? undefined : planCgroups(limits, known, runId);
+  return devices ? withDevices(plan, known, runId) : plan;
 }

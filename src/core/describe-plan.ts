@@ -2,6 +2,7 @@
 import { ARCHES } from "./arch.js";
 import type { NsPlan } from "./ns-plan.js";
 import type { RunConfig } from "./run-config.js";
+import { filtersDevices } from "./run-script.js";
 import { shellJoin, shellQuote } from "./shell-quote.js";
 import type { VmPlan } from "./vm-plan.js";
 
@@ -17,15 +18,32 @@ function describeLimits(config: RunConfig, version: 1 | 2, on: string): string {
   return `${parts.join(", ")} for ${on} (cgroup v${version})`;
 }
 
-/** The rows both modes share: the root, the tmpdir, limits, timeout, command, binds. */
+/** What confines the container (see confine.c), in a line. */
+function describeSecurity(config: RunConfig): string {
+  const s = config.security;
+  if (s.privileged) return "none (--privileged)";
+  return [
+    `capabilities ${s.caps.join(",") || "none"}`,
+    `seccomp ${s.seccomp ? "on" : "off"}`,
+    `devices ${filtersDevices(config) ? "filtered" : "open"}`,
+    "/proc and /sys masked",
+    ...(s.noNewPrivs ? ["no_new_privs"] : []),
+    ...(s.readOnly ? ["root read-only"] : []),
+  ].join("; ");
+}
+
+/** The rows both modes share: the root, the tmpdir, confinement, limits, timeout, command, binds. */
 function commonRows(config: RunConfig, plan: VmPlan | NsPlan, limitsOn: string): Row[] {
   return [
+    ["confinement", describeSecurity(config)],
     [
       "rootfs",
       `${shellQuote(config.rootdir)} (${config.direct ? "direct: writes go to the rootfs" : "overlay: writes go to tmpdir/storage"})`,
     ],
     ["tmpdir", `${plan.tmpdir} (${plan.keep ? "kept" : "removed afterwards"})`],
-    ...(plan.cgroup === undefined ? [] : [["limits", describeLimits(config, plan.cgroup.version, limitsOn)] as Row]),
+    ...(plan.cgroup === undefined || config.limits === undefined
+      ? []
+      : [["limits", describeLimits(config, plan.cgroup.version, limitsOn)] as Row]),
     ...(config.timeoutSec === undefined ? [] : [["timeout", `${config.timeoutSec} s, then exit 124`] as Row]),
     ["command", config.command.length > 0 ? shellJoin(config.command) : "/bin/sh (the rootfs's shell)"],
     ...config.binds.map((b): Row => ["bind", `${shellQuote(b.source)} -> ${shellQuote(b.target)}`]),

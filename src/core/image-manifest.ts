@@ -19,7 +19,7 @@ export interface SourceRecord {
   readonly from: string;
 }
 
-export type SourceName = "linux" | "busybox" | "libcap";
+export type SourceName = "linux" | "busybox";
 
 export interface ImageManifest {
   readonly arch: ArchName;
@@ -36,7 +36,7 @@ export interface ImageManifest {
   readonly compiler: string;
   /** the fingerprint of the guest-init/ it was packed with: tsminc refuses to boot other guest code */
   readonly guestInit: string;
-  /** every file of the folder but the manifest, by name (kernel, initramfs, config, busybox, capsh, nsrun) */
+  /** every file of the folder but the manifest, by name (kernel, initramfs, config, busybox, confine, nsrun) */
   readonly outputs: Readonly<Record<string, ImageFile>>;
   readonly buildSeconds: Readonly<Record<string, number>>;
   /** the cache artifacts each part came from */
@@ -45,7 +45,7 @@ export interface ImageManifest {
 }
 
 /** The files every image folder holds besides its kernel and initramfs. */
-export const IMAGE_TOOLS = ["busybox", "capsh", "nsrun"] as const;
+export const IMAGE_TOOLS = ["busybox", "confine", "nsrun"] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 

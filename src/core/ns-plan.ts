@@ -1,5 +1,5 @@
 // The plan of an ns-mode run (no --qemu: namespaces on the host): the same container entry as in
-// the guest (enter.sh), run with the host image's static busybox and capsh, in the namespaces its
+// the guest (enter.sh), run with the host image's static busybox and confine, in the namespaces its
 // nsrun makes. Pure.
 import type { ArchName } from "./arch.js";
 import { BINFMT_DIR, binfmtFor } from "./binfmt.js";
@@ -9,7 +9,7 @@ import type { HostFacts } from "./host-facts.js";
 import { nsrunArgs } from "./nsrun-argv.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import type { RunConfig } from "./run-config.js";
-import { argsFile, CONTAINER_PATH, entryOptions, termOption } from "./run-script.js";
+import { argsFile, CONTAINER_PATH, entryOptions, filtersDevices, termOption } from "./run-script.js";
 
 export interface NsPlan {
   readonly tmpdir: string;
@@ -79,7 +79,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
   const interpreter = arch === facts.hostArch ? undefined : foreignInterpreter(arch, facts);
   // The entry runs on the host, with the host's own ermine busybox, whatever the rootfs's arch.
   const image = hostImage(facts, "ns mode runs the container's entry with the static busybox and nsrun");
-  const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
+  const cgroup = planRunCgroups(config.limits, facts.cgroups, tmpdir, filtersDevices(config));
   // One static process makes the namespaces and the root and waits for the container's init, the
   // same enter.sh that runs in the guest: each exec costs about a millisecond here. The hostname is
   // set there too, by sethostname(2): a user namespace's root (--nopriv) may not open the /proc file.
@@ -95,20 +95,25 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     "--inside",
     "--stdio",
     "inherit",
-    "--capsh",
-    `${image.dir}/capsh`,
+    "--confine",
+    `${image.dir}/confine`,
     ...termOption(facts.stdinTty, facts.term),
     ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
-    ...entryOptions({ ...config, name: undefined }),
+    ...entryOptions({ ...config, name: undefined }, cgroup?.devices),
     `${tmpdir}/root`,
     `${tmpdir}/args`,
   ];
+  const warnings = config.security.privileged
+    ? [
+        "--privileged: the container is root over this host: every capability and device, no seccomp filter, /proc and /sys writable",
+      ]
+    : [];
   return {
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,
-    notices,
+    notices: [...notices, ...warnings],
     files: { args: argsFile(config.commandBytes), binds: nsBindsFile(config) },
     file: `${image.dir}/nsrun`,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.

@@ -57,7 +57,7 @@ export function checkInputs(config: RunConfig, facts: HostFacts): void {
   }
 }
 
-/** The host's own image: its static nsrun (and, in ns mode, busybox and capsh) run on the host. */
+/** The host's own image: its static nsrun (and, in ns mode, busybox and confine) run on the host. */
 export function hostImage(facts: HostFacts, why: string): ImageFacts {
   const arch = facts.hostArch;
   const image = arch === undefined ? undefined : facts.images[arch];

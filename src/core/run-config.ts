@@ -1,6 +1,7 @@
 // The validated contract of one container run: every front end (flags, later an image's config or
 // an OCI config.json) builds a RunConfig with runConfig(), whose rules need the config alone. Pure.
 import type { ArchName } from "./arch.js";
+import type { Capability } from "./capabilities.js";
 import { MincError } from "./errors.js";
 
 /** cgroup limits on the container (ns mode) or on qemu (vm mode) */
@@ -18,6 +19,20 @@ export interface Bind {
   readonly target: string;
 }
 
+/** How the container is confined, in both modes (in the VM too, so it behaves the same). */
+export interface Security {
+  /** the capabilities it keeps (bounding set included) */
+  readonly caps: readonly Capability[];
+  /** the default seccomp filter (off: --security-opt seccomp=unconfined, or --privileged) */
+  readonly seccomp: boolean;
+  /** --security-opt no-new-privileges */
+  readonly noNewPrivs: boolean;
+  /** --privileged: every capability and device, no seccomp filter, /proc and /sys writable (MINCS's way) */
+  readonly privileged: boolean;
+  /** --read-only: the root is mounted read-only; writes go to tmpfs and binds only */
+  readonly readOnly: boolean;
+}
+
 export interface RunConfig {
   /** vm mode (an ermine micro-VM) or ns mode (namespaces on the host) */
   readonly qemu: boolean;
@@ -29,8 +44,7 @@ export interface RunConfig {
   readonly binds: readonly Bind[];
   readonly name: string | undefined;
   readonly user: { readonly uid: number; readonly gid: number } | undefined;
-  /** capabilities to drop, capsh spelling (cap_sys_admin) */
-  readonly nocaps: readonly string[];
+  readonly security: Security;
   readonly usedev: boolean;
   /** a network namespace of its own, with only the loopback, up */
   readonly net: boolean;

@@ -1,4 +1,5 @@
 // The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
+import { capabilityMask } from "./capabilities.js";
 import type { RunConfig } from "./run-config.js";
 import { shellJoin } from "./shell-quote.js";
 
@@ -22,18 +23,39 @@ export function bindsFile(config: RunConfig): Buffer {
   return Buffer.concat(config.binds.map((b, i) => Buffer.from(`${GUEST_SHARE}/binds/${i}\0${b.target}\0`)));
 }
 
-/** enter.sh's options that follow from the config alone: the same in the guest and on the host. */
-export function entryOptions(config: RunConfig): string[] {
+/** The cgroup the guest's enter.sh makes for the container, in the devices hierarchy (guest-init/init). */
+export const GUEST_DEVICES_CGROUP = "/run/cgroup/devices/container";
+
+/**
+ * enter.sh's options that follow from the config alone: the same in the guest and on the host.
+ * `devicesCgroup`: the cgroup v2 folder whose BPF program filters the container's devices, when it has one.
+ */
+export function entryOptions(config: RunConfig, devicesCgroup: string | undefined): string[] {
+  const s = config.security;
   return [
     ...(config.name === undefined ? [] : ["--name", config.name]),
     ...(config.usedev ? ["--usedev"] : []),
     ...(config.net ? ["--net"] : []),
     ...(config.nopriv ? ["--nopriv"] : []),
-    ...(config.nocaps.length > 0 ? ["--nocaps", config.nocaps.join(",")] : []),
+    // --privileged: MINCS's way, nothing confined.
+    ...(s.privileged ? [] : ["--caps", capabilityMask(s.caps), "--mask"]),
+    ...(s.seccomp ? ["--seccomp"] : []),
+    ...(s.noNewPrivs ? ["--no-new-privs"] : []),
+    ...(s.readOnly ? ["--read-only"] : []),
+    ...(devicesCgroup === undefined ? [] : ["--devices-cgroup", devicesCgroup]),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.init ? [] : ["--no-init"]),
     ...(config.debug ? ["--debug"] : []),
   ];
+}
+
+/**
+ * Whether the container's devices are filtered: not with --privileged, nor with --usedev (devtmpfs:
+ * every device node, and each can be opened), nor for --nopriv in ns mode (no cgroup of its own; a
+ * user namespace may open no device it does not own anyway).
+ */
+export function filtersDevices(config: RunConfig): boolean {
+  return !config.security.privileged && !config.usedev && (config.qemu || !config.nopriv);
 }
 
 /** enter.sh's --term: the caller's TERM, for a container on the caller's terminal only. */
@@ -62,7 +84,7 @@ export function runScript(
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
     ...term,
     ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
-    ...entryOptions(config),
+    ...entryOptions(config, filtersDevices(config) ? GUEST_DEVICES_CGROUP : undefined),
     `${GUEST_SHARE}/root`,
     local ? LOCAL_ARGS : `${GUEST_SHARE}/${SHARE_FILES.args}`,
   ];

@@ -119,7 +119,8 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     source: b.source,
     kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
   }));
-  const cgroup = planRunCgroups(config, facts.cgroups, tmpdir);
+  // The container's device filter is the guest's business: the host's cgroups are for limits on qemu.
+  const cgroup = planRunCgroups(config.limits, facts.cgroups, tmpdir);
   const nsrun = nsrunArgs(
     config,
     { exec: true, hostname: undefined, bindSources: binds.map((b) => b.source), cgroups: cgroup?.join ?? [] },

@@ -1,15 +1,15 @@
 // Finds the host's cgroup hierarchies, and makes and removes a run's cgroups as planned.
 import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
-import type { CgroupFacts, CgroupPlan, Controller } from "../core/cgroup-plan.js";
+import type { CgroupFacts, CgroupPlan, V1Controller } from "../core/cgroup-plan.js";
 import { MincError } from "../core/errors.js";
 
-const CONTROLLERS: readonly Controller[] = ["memory", "pids", "cpu"];
+const CONTROLLERS: readonly V1Controller[] = ["memory", "pids", "cpu", "devices"];
 
 /** Mount points of cgroup2 and of the v1 hierarchies, from /proc/self/mountinfo. */
 export function probeCgroups(mountinfo: string = readFileSync("/proc/self/mountinfo", "utf8")): CgroupFacts {
   let v2: CgroupFacts["v2"];
-  const v1: Partial<Record<Controller, string>> = {};
+  const v1: Partial<Record<V1Controller, string>> = {};
   for (const line of mountinfo.split("\n")) {
     const [left, right] = line.split(" - ");
     const mountPoint = left?.split(" ")[4];

@@ -7,6 +7,7 @@ import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
 import { elfArch, type ElfArch } from "../core/elf.js";
 import type { HostFacts, ImageFacts } from "../core/host-facts.js";
 import type { RunConfig } from "../core/run-config.js";
+import { filtersDevices } from "../core/run-script.js";
 import { probeBinfmt } from "./binfmt.js";
 import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
@@ -132,7 +133,9 @@ export function probeHost(config: RunConfig): HostFacts {
     runtimeDir: runtimeDir(uid),
     enterScript: join(guestInitDir, "enter.sh"),
     guestInit: config.qemu ? guestInitHash(guestInitDir) : "",
-    cgroups: config.limits === undefined ? undefined : probeCgroups(),
+    // Limits need the hierarchies; so does an ns-mode container's device filter (a cgroup v2 folder).
+    cgroups:
+      config.limits !== undefined || (!config.qemu && filtersDevices(config) && uid === 0) ? probeCgroups() : undefined,
     binfmt: !config.qemu && wanted !== hostArch ? probeBinfmt() : undefined,
   };
 }

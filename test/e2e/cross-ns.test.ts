@@ -10,7 +10,7 @@ import { BINFMT_DIR, binfmtFor } from "../../src/core/binfmt.js";
 import { probeBinfmt } from "../../src/host/binfmt.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { binfmtMissing, busyboxRootfs, debianRootfsOrSkip } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -39,7 +39,7 @@ for (const arch of ["arm64", "arm"] as const) {
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.toString(), `${ARCHES[arch].unameMachine}\n`);
     assert.equal(r.stderr, "");
-    assert.deepEqual(leftSince(before), []);
+    assert.deepEqual(await leftoversAfter(before), []);
   });
 
   for (const c of RUN_CASES) {
@@ -108,7 +108,7 @@ test("ns mode: a binfmt handler without F has its interpreter bound read-only in
     assert.equal(r.stdout.toString(), "armv7l\n1\nrefused\n");
     assert.match(r.stderr, /^tsminc: rootfs \S+ is built for arm: running it with --arch arm\n$/);
     assert.equal(treeHash(root), hash);
-    assert.deepEqual(leftSince(before), []);
+    assert.deepEqual(await leftoversAfter(before), []);
   } finally {
     try {
       writeFileSync(join(BINFMT_DIR, name), "-1");

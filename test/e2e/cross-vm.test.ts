@@ -5,7 +5,7 @@ import { before, test } from "node:test";
 import { ARCHES } from "../../src/core/arch.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs, debianRootfsOrSkip } from "../helpers/rootfs.js";
 import { tsminc } from "../helpers/tsminc.js";
 
@@ -39,7 +39,7 @@ for (const arch of ["arm64", "arm"] as const) {
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);
-      assert.deepEqual(leftSince(before), []);
+      assert.deepEqual(await leftoversAfter(before), []);
     });
   }
 }
@@ -72,7 +72,7 @@ test("a mismatched --arch and rootfs: one line, a hint, 125, nothing started", a
   assert.match(message ?? "", /rootfs \S+ is built for arm, not --arch x86_64/);
   assert.match(hint ?? "", /hint: drop --arch, or use --arch arm/);
   assert.deepEqual(rest, []);
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 });
 
 test("arm64: a Debian bookworm minbase (debootstrap, second stage through qemu-user) runs in the VM", async (t) => {
@@ -89,5 +89,5 @@ test("arm64: a Debian bookworm minbase (debootstrap, second stage through qemu-u
   ]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.toString(), /^aarch64\n12\.\d+\narm64\n$/);
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 });

@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { before, test } from "node:test";
 import { breedAll } from "../helpers/cli.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
 import { startTsminc, tsminc } from "../helpers/tsminc.js";
 
@@ -21,7 +21,7 @@ before(async () => {
 async function clean(args: readonly string[]) {
   const before = snapshot();
   const r = await tsminc(["-r", root, ...args]);
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
   return r;
 }
 
@@ -85,7 +85,7 @@ test("--qemu with limits: qemu itself runs in the run's cgroup, which is gone af
   assert.ok(qemu !== undefined, "no qemu process");
   assert.match(readFileSync(`/proc/${qemu}/cgroup`, "utf8"), /pids:\/tsminc\/tsminc-|0::\/tsminc\/tsminc-/);
   assert.equal(await run.done, 0);
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 });
 
 test("--timeout: a command that never ends is killed, 124 and one line, in both modes", async () => {
@@ -95,6 +95,6 @@ test("--timeout: a command that never ends is killed, 124 and one line, in both 
     assert.equal(r.status, 124, r.stderr);
     assert.match(r.stderr, /^tsminc: timed out after 2 s/m);
     assert.ok(r.seconds < 20);
-    assert.deepEqual(leftSince(before), []);
+    assert.deepEqual(await leftoversAfter(before), []);
   }
 });

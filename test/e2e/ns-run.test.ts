@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
 import { startTsminc, tsminc } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -56,7 +56,7 @@ for (const which of ["busybox", "debian"] as const) {
       assert.equal(r.status, c.status, r.stderr);
       if (c.stdout) assert.deepEqual(r.stdout, c.stdout, JSON.stringify(r.stdout.toString()));
       if (c.stderr) assert.match(r.stderr, c.stderr);
-      assert.deepEqual(leftSince(before), []);
+      assert.deepEqual(await leftoversAfter(before), []);
     });
   }
 }
@@ -68,10 +68,12 @@ test("ns: --name sets the container's hostname and leaves the host's alone", asy
   assert.notEqual(hostname(), "inner-box");
 });
 
-test("ns: mounts made in the container are not in the host's mount namespace", async () => {
+test("ns: mounts made in the container (given CAP_SYS_ADMIN) are not in the host's mount namespace", async () => {
   const r = await tsminc([
     "-r",
     busybox,
+    "--cap-add",
+    "SYS_ADMIN",
     "sh",
     "-c",
     "mkdir -p /mnt/t && mount -t tmpfs tsminc-probe /mnt/t && grep -c tsminc-probe /proc/mounts",
@@ -109,7 +111,7 @@ test("ns: SIGTERM ends the container's pid namespace: 143, and nothing remains",
   await run.outputIncludes("started");
   run.kill("SIGTERM");
   assert.equal(await run.done, 143);
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
   // The kernel takes the namespace down right after; give it a moment, then nothing may run.
   const sleeping = () => processesWithArgv(["sleep", "61"]);
   for (let i = 0; i < 40 && sleeping().length > 0; i++) await new Promise((r) => setTimeout(r, 50));

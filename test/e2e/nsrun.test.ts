@@ -8,7 +8,7 @@ import { archOfNode } from "../../src/core/arch.js";
 import { defaultImagesDir } from "../../src/host/paths.js";
 import { spawnRunner } from "../../src/host/spawn-runner.js";
 import { breedAll } from "../helpers/cli.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -62,13 +62,16 @@ test("nsrun: the command runs as PID 1 of its own pid namespace, over the overla
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 });
 
 /** Whether `pid` is the first process (PID 1) of a pid namespace below the host's. */
 function isNamespaceInit(pid: string): boolean {
   try {
-    const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]?.trim().split(/\s+/);
+    const nspid = /^NSpid:\s+(.*)$/m
+      .exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+      ?.trim()
+      .split(/\s+/);
     return nspid !== undefined && nspid.length > 1 && nspid.at(-1) === "1";
   } catch {
     return false;
@@ -125,5 +128,5 @@ test("nsrun: its own failures are one line naming what failed, and 125, with not
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 });

@@ -1,4 +1,4 @@
-// A change to guest-init only repacks the initramfs: kernel, busybox and capsh come from the cache.
+// A change to guest-init only repacks the initramfs: kernel, busybox, confine and nsrun come from the cache.
 import assert from "node:assert/strict";
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,7 +30,8 @@ test("editing guest-init repacks only the initramfs", async () => {
     probe: { hasProgram: () => true, hasFile: () => true },
     guestInitDir: initDir,
   });
-  for (const step of ["kernel", "busybox", "capsh"]) assert.match(shown, new RegExp(`x86_64: ${step} +cached`), shown);
+  for (const step of ["kernel", "busybox", "confine", "nsrun"])
+    assert.match(shown, new RegExp(`x86_64: ${step} +cached`), shown);
   assert.match(shown, /x86_64: initramfs +done/, shown);
   const initramfs = (root: string) => sha256Text(readFileSync(join(root, "x86_64", "initramfs.cpio.gz")));
   assert.notEqual(initramfs(out), initramfs(defaultImagesDir));

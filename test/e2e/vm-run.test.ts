@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
-import { leftSince, snapshot } from "../helpers/leftovers.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { childNamed } from "../helpers/processes.js";
 import { busyboxRootfs, debianRootfs, pickRootfs } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
@@ -27,7 +27,7 @@ before(async () => {
 async function leavesNothing(fn: () => Promise<void>): Promise<void> {
   const before = snapshot();
   await fn();
-  assert.deepEqual(leftSince(before), []);
+  assert.deepEqual(await leftoversAfter(before), []);
 }
 
 const rootfsFor = (t: TestContext, which: "busybox" | "debian") => pickRootfs(t, which, { busybox, debian });

@@ -15,11 +15,11 @@ export function manifest(arch: ArchName): ImageManifest {
     initramfs: "initramfs.cpio.gz",
     kernelRelease: "6.1.0",
     kernelConfig: { start: "tinyconfig", fragments: [], droppedOptions: [] },
-    sources: { linux: source("6.1"), busybox: source("1.35.0"), libcap: source("2.66") },
+    sources: { linux: source("6.1"), busybox: source("1.35.0") },
     compiler: "gcc",
     guestInit: "g1",
     outputs: Object.fromEntries(
-      [kernel, "initramfs.cpio.gz", "config", "busybox", "capsh", "nsrun"].map((n) => [n, file(n)]),
+      [kernel, "initramfs.cpio.gz", "config", "busybox", "confine", "nsrun"].map((n) => [n, file(n)]),
     ),
     buildSeconds: {},
     cacheKeys: {},

@@ -62,3 +62,20 @@ export function leftSince(before: Snapshot): string[] {
     ...now.cgroups.filter((c) => !before.cgroups.includes(c)).map((c) => `cgroup ${c}`),
   ];
 }
+
+/**
+ * Everything new since `before`, once it had up to `ms` to go: processes die a moment after their
+ * parent, and nsrun's janitor leaves just after tsminc.
+ */
+export async function leftoversAfter(
+  before: Snapshot,
+  ms = 3000,
+  counts: (left: string) => boolean = () => true,
+): Promise<string[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const left = leftSince(before).filter(counts);
+    if (left.length === 0 || Date.now() > until) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -87,8 +87,10 @@ export async function debianRootfs(arch: ArchName = "x86_64"): Promise<{ dir: st
   const first = ["--variant=minbase", `--arch=${debianArch}`, ...(foreign ? ["--foreign"] : [])];
   await stage("debootstrap", [...first, "bookworm", tmp, mirror.uri]);
   if (foreign) {
+    // debootstrap mounts /proc and makes and opens device nodes: root powers, unconfined.
     await stage(process.execPath, [
       TSMINC,
+      "--privileged",
       "-D",
       "--arch",
       arch,

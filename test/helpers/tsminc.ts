@@ -101,7 +101,11 @@ export function terminalSession(
     async waitFor(pattern, ms = 60_000) {
       const until = Date.now() + ms;
       while (!pattern.test(screen)) {
-        if (Date.now() > until) throw new Error(`no ${String(pattern)} on the screen: ${JSON.stringify(screen)}`);
+        if (Date.now() > until) {
+          // The test fails here: tsminc (and its VM with it) must not outlive it.
+          pty.kill("SIGKILL");
+          throw new Error(`no ${String(pattern)} on the screen: ${JSON.stringify(screen)}`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -166,7 +166,7 @@ test("bad input: one line and a hint, exit 125, nothing made", async () => {
     [["-r", root, "--user", "root", "true"], /--user takes UID/],
     [["-r", root, "--nocaps", "cap_$(id)", "true"], /--nocaps takes capability names/],
     [["-r", root, "-b", join(work, "missing"), "true"], /--bind source .* does not exist/],
-    [["-r", root, "--append", "quiet", "true"], /--append is for the VM's kernel/],
+    [["-r", root, "--append", "quiet", "true"], /--append is for the VM, and ns mode has none/],
     [["--qemu", "-r", root, "--mem", "1", "true"], /--mem 1 is outside/],
     [["--qemu", "-r", root, "--cpus", "0", "true"], /--cpus takes/],
     [["-r", root, "--no-such-option", "true"], /unknown option/],

@@ -69,15 +69,43 @@ test("no hierarchy with the controller: a one-line error naming the option and a
   assert.throws(() => planCgroups(all, { v2: undefined, v1: {} }, "r"), /no cgroup v2 is mounted/);
 });
 
-test("--nopriv gets no cgroup: refused with the systemd-run way round", () => {
-  assert.throws(
-    () => planRunCgroups({ limits: all, nopriv: true }, v2, "/run/x/tsminc-T"),
-    (e: unknown) => e instanceof MincError && (e.hint ?? "").includes("systemd-run --user"),
-  );
-  assert.equal(planRunCgroups({ limits: undefined, nopriv: false }, v2, "/t"), undefined);
-  assert.deepEqual(planRunCgroups({ limits: all, nopriv: false }, v2, "/run/tsminc/tsminc-T")?.remove, [
-    "/sys/fs/cgroup/tsminc/tsminc-T",
+test("a run's cgroups: none without limits or a device filter; named after its tmpdir", () => {
+  assert.equal(planRunCgroups(undefined, v2, "/t"), undefined);
+  assert.deepEqual(planRunCgroups(all, v2, "/run/tsminc/tsminc-T")?.remove, ["/sys/fs/cgroup/tsminc/tsminc-T"]);
+});
+
+test("the device filter's cgroup: the limits' own on v2; a v2 folder of its own beside v1 limits", () => {
+  const onV2 = planRunCgroups(all, v2, "/run/tsminc/tsminc-T", true) ?? assert.fail("no plan");
+  assert.equal(onV2.devices, "/sys/fs/cgroup/tsminc/tsminc-T");
+  assert.deepEqual(onV2.join, ["/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs"]);
+  // This project's machines: v1 controllers, a cgroup2 mount without any (hybrid).
+  const hybrid = {
+    v2: { mount: "/sys/fs/cgroup/unified", controllers: [] },
+    v1: { memory: "/sys/fs/cgroup/memory", pids: "/sys/fs/cgroup/pids", cpu: "/sys/fs/cgroup/cpu" },
+  };
+  const p =
+    planRunCgroups({ memBytes: 2 ** 26, cpus: undefined, pids: undefined }, hybrid, "/run/tsminc/tsminc-T", true) ??
+    assert.fail("no plan");
+  assert.equal(p.devices, "/sys/fs/cgroup/unified/tsminc/tsminc-T");
+  assert.deepEqual(p.join, [
+    "/sys/fs/cgroup/memory/tsminc/tsminc-T/cgroup.procs",
+    "/sys/fs/cgroup/unified/tsminc/tsminc-T/cgroup.procs",
   ]);
+  assert.deepEqual(p.remove, ["/sys/fs/cgroup/memory/tsminc/tsminc-T", "/sys/fs/cgroup/unified/tsminc/tsminc-T"]);
+  const devicesOnly = planRunCgroups(undefined, hybrid, "/run/tsminc/tsminc-T", true) ?? assert.fail("no plan");
+  assert.deepEqual(devicesOnly.dirs, ["/sys/fs/cgroup/unified/tsminc", "/sys/fs/cgroup/unified/tsminc/tsminc-T"]);
+  assert.deepEqual(devicesOnly.writes, []);
+  // A host with cgroup v1 only: the devices controller's folder, whose lists confine writes.
+  const v1Only = { v2: undefined, v1: { ...hybrid.v1, devices: "/sys/fs/cgroup/devices" } };
+  assert.equal(
+    planRunCgroups(undefined, v1Only, "/run/tsminc/tsminc-T", true)?.devices,
+    "/sys/fs/cgroup/devices/tsminc/tsminc-T",
+  );
+  assert.throws(
+    () => planRunCgroups(undefined, { v2: undefined, v1: hybrid.v1 }, "/t", true),
+    (e: unknown) =>
+      e instanceof MincError && /no cgroup2 is mounted/.test(e.message) && /--privileged/.test(e.hint ?? ""),
+  );
 });
 
 test("probeCgroups reads v1 hierarchies (co-mounted too) and the cgroup2 mount from mountinfo", () => {

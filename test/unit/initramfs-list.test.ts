@@ -6,17 +6,17 @@ import { initramfsList } from "../../breeder/initramfs-list.js";
 const list = initramfsList({
   busybox: "/c/busybox",
   applets: ["bin/sh", "bin/busybox", "usr/bin/env", "sbin/poweroff"],
-  capsh: "/c/capsh",
+  confine: "/c/confine",
   guestFiles: [
     { src: "/g/init", dest: "/init" },
     { src: "/g/enter.sh", dest: "/lib/ermine/enter.sh" },
   ],
 }).split("\n");
 
-test("init is /init, helpers go to /lib/ermine, capsh to /usr/sbin", () => {
+test("init is /init, helpers (enter.sh, confine) go to /lib/ermine", () => {
   assert.ok(list.includes("file /init /g/init 755 0 0"));
   assert.ok(list.includes("file /lib/ermine/enter.sh /g/enter.sh 755 0 0"));
-  assert.ok(list.includes("file /usr/sbin/capsh /c/capsh 755 0 0"));
+  assert.ok(list.includes("file /lib/ermine/confine /c/confine 755 0 0"));
 });
 
 test("applets are links to /bin/busybox, and busybox itself is the only real file", () => {

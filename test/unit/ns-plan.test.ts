@@ -20,6 +20,9 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
   assert.deepEqual(p.args, [
     "--hostname",
     "box",
+    // The container's cgroup, whose device filter confine attaches at the end.
+    "--cgroup",
+    "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs",
     "/run/tsminc/tsminc-T",
     "/r",
     "--",
@@ -29,12 +32,17 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
     "--inside",
     "--stdio",
     "inherit",
-    "--capsh",
-    "/img/x86_64/capsh",
+    "--confine",
+    "/img/x86_64/confine",
     "--binds",
     "/run/tsminc/tsminc-T/binds.list",
-    "--nocaps",
-    "cap_net_raw",
+    // docker's default set without NET_RAW, /proc and /sys masked, the seccomp and device filters.
+    "--caps",
+    "a80405fb",
+    "--mask",
+    "--seccomp",
+    "--devices-cgroup",
+    "/sys/fs/cgroup/tsminc/tsminc-T",
     "/run/tsminc/tsminc-T/root",
     "/run/tsminc/tsminc-T/args",
   ]);
@@ -43,9 +51,13 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
 
 test("nsrun's options, one at a time: --net, --direct, --nopriv's --user", () => {
   const front = (p: ReturnType<typeof plan>) => p.args.slice(0, p.args.indexOf("--"));
-  assert.deepEqual(front(plan({ net: true })), ["--net", "/run/tsminc/tsminc-T", "/r"]);
-  assert.deepEqual(front(plan({ direct: true })), ["--direct", "/run/tsminc/tsminc-T", "/r"]);
-  assert.deepEqual(front(plan({})), ["/run/tsminc/tsminc-T", "/r"]);
+  const rest = ["--cgroup", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "/run/tsminc/tsminc-T", "/r"];
+  assert.deepEqual(front(plan({ net: true })), ["--net", ...rest]);
+  assert.deepEqual(front(plan({ direct: true })), ["--direct", ...rest]);
+  assert.deepEqual(front(plan({})), rest);
+  // --privileged and --usedev have no device filter, so no cgroup.
+  assert.deepEqual(front(plan({ privileged: true })), ["/run/tsminc/tsminc-T", "/r"]);
+  assert.deepEqual(front(plan({ usedev: true })), ["/run/tsminc/tsminc-T", "/r"]);
   // --net also reaches enter.sh, which brings the loopback up inside.
   assert.ok(plan({ net: true }).args.slice(3).includes("--net"));
 });
@@ -126,4 +138,27 @@ test("golden argv: ns-mode (binds, limits, a name, --net, on a terminal)", () =>
   const file = join(GOLDEN, "x86_64-ns.json");
   if (process.env.UPDATE_GOLDEN === "1") writeFileSync(file, actual);
   assert.equal(actual, readFileSync(file, "utf8"), `${file} (UPDATE_GOLDEN=1 rewrites it after review)`);
+});
+
+test("confinement: --privileged passes nothing to confine; the rest reaches enter.sh as given", () => {
+  const entry = (raw: RawRunOptions) => plan(raw).args.slice(plan(raw).args.indexOf("--inside"));
+  const privileged = entry({ privileged: true });
+  for (const word of ["--caps", "--mask", "--seccomp", "--devices-cgroup"]) assert.ok(!privileged.includes(word), word);
+  const opts = entry({
+    capAdd: ["SYS_ADMIN"],
+    securityOpt: ["seccomp=unconfined", "no-new-privileges"],
+    readOnly: true,
+  });
+  assert.equal(opts[opts.indexOf("--caps") + 1], "a82425fb");
+  assert.ok(!opts.includes("--seccomp"));
+  assert.ok(opts.includes("--no-new-privs") && opts.includes("--read-only") && opts.includes("--mask"));
+});
+
+test("refused: a device filter needs a cgroup2 mount; --usedev or --privileged need none", () => {
+  const noV2 = { cgroups: { v2: undefined, v1: { memory: "/sys/fs/cgroup/memory" } } };
+  assert.throws(
+    () => plan({}, noV2),
+    (e: unknown) => e instanceof MincError && /no cgroup2 is mounted/.test(e.message),
+  );
+  assert.equal(plan({ usedev: true }, noV2).cgroup, undefined);
 });

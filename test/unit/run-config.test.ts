@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseBind, parseMemory, toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
+import { CAPABILITIES, DEFAULT_CAPS } from "../../src/core/capabilities.js";
 import { MincError } from "../../src/core/errors.js";
 
 const config = (raw: RawRunOptions, command: string[] = []) => toRunConfig(raw, command, "/home/u");
@@ -58,9 +59,36 @@ test("--user UID[:GID] as numbers", () => {
   for (const bad of ["root", "1000:", "-1"]) rejects({ user: bad }, /--user/);
 });
 
-test("--nocaps takes capability names, with or without cap_", () => {
-  assert.deepEqual(config({ nocaps: "sys_admin,CAP_NET_RAW" }).nocaps, ["cap_sys_admin", "cap_net_raw"]);
-  for (const bad of ["cap_sys-admin", ",", "cap_x;rm"]) rejects({ nocaps: bad }, /--nocaps/);
+test("capabilities: docker's default set; --cap-add, --cap-drop and MINCS's --nocaps change it", () => {
+  const caps = (raw: RawRunOptions) => config(raw).security.caps;
+  assert.deepEqual(
+    caps({}),
+    [...DEFAULT_CAPS].sort((a, b) => CAPABILITIES.indexOf(a) - CAPABILITIES.indexOf(b)),
+  );
+  assert.ok(caps({ capAdd: ["sys_admin"] }).includes("SYS_ADMIN"));
+  assert.ok(!caps({ capDrop: ["CAP_CHOWN"] }).includes("CHOWN"));
+  assert.ok(!caps({ nocaps: "net_raw,cap_kill" }).some((c) => c === "NET_RAW" || c === "KILL"));
+  assert.deepEqual(caps({ capDrop: ["ALL"], capAdd: ["NET_BIND_SERVICE"] }), ["NET_BIND_SERVICE"]);
+  assert.equal(caps({ capAdd: ["ALL"], capDrop: ["SYS_ADMIN"] }).length, CAPABILITIES.length - 1);
+  for (const bad of ["cap_sys-admin", ",", "cap_x;rm"]) rejects({ nocaps: bad }, /--nocaps takes capability names/);
+  rejects({ capAdd: ["SYS_EVERYTHING"] }, /--cap-add takes capability names/);
+});
+
+test("--privileged: every capability, no seccomp filter; --cap-* cannot apply with it", () => {
+  const s = config({ privileged: true }).security;
+  assert.deepEqual([s.caps.length, s.seccomp, s.privileged], [CAPABILITIES.length, false, true]);
+  rejects({ privileged: true, capDrop: ["CHOWN"] }, /--privileged keeps every capability/);
+  assert.deepEqual([config({}).security.seccomp, config({}).security.privileged], [true, false]);
+});
+
+test("--security-opt: seccomp=unconfined, no-new-privileges[:true|false]; anything else is refused", () => {
+  assert.equal(config({ securityOpt: ["seccomp=unconfined"] }).security.seccomp, false);
+  assert.equal(config({ securityOpt: ["no-new-privileges"] }).security.noNewPrivs, true);
+  assert.equal(config({ securityOpt: ["no-new-privileges:true"] }).security.noNewPrivs, true);
+  assert.equal(config({ securityOpt: ["no-new-privileges=false"] }).security.noNewPrivs, false);
+  rejects({ securityOpt: ["seccomp=/etc/profile.json"] }, /not profile files/);
+  rejects({ securityOpt: ["apparmor=docker-default"] }, /is not one tsminc knows/);
+  assert.equal(config({ readOnly: true }).security.readOnly, true);
 });
 
 test("--name takes up to 64 bytes, shell metacharacters included, but no NUL or newline", () => {

@@ -98,11 +98,11 @@ test("the arguments go NUL-separated into a file, never into run.sh", () => {
 });
 
 test("run.sh passes the container options to enter.sh, shell-quoted", () => {
-  const p = plan({ name: "it's", user: "1:2", nocaps: "sys_admin", usedev: true, bind: ["/srv/file:/etc/f"] });
+  const p = plan({ name: "it's", user: "1:2", nocaps: "net_raw", usedev: true, bind: ["/srv/file:/etc/f"] });
   const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
   assert.equal(
     line,
-    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --nocaps cap_sys_admin --user 1:2 /mnt/root /mnt/args",
+    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
   );
   assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
@@ -183,3 +183,11 @@ for (const [name, raw, over] of [
     assert.equal(actual, readFileSync(file, "utf8"), `${file} (UPDATE_GOLDEN=1 rewrites it after review)`);
   });
 }
+
+test("confinement in the VM: the device filter on the guest's own container cgroup, none with --usedev", () => {
+  assert.match(plan({}).files.runSh, / --devices-cgroup \/run\/cgroup\/devices\/container /);
+  assert.doesNotMatch(plan({ usedev: true }).files.runSh, /--devices-cgroup/);
+  assert.doesNotMatch(plan({ privileged: true }).files.runSh, /--caps|--seccomp|--mask|--devices-cgroup/);
+  // The host side of a vm-mode run has no cgroup without limits: the guest filters the devices.
+  assert.equal(plan({}).cgroup, undefined);
+});

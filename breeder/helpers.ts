@@ -1,0 +1,51 @@
+// Builds tsminc's static helpers from libexec/NAME.c for one arch: stripped, warnings as errors.
+// nsrun is both modes' first process on the host (from the host's image); confine applies a
+// container's confinement, in ns mode from the host's image and in the VM from the initramfs.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { crossPrefix, type ArchName } from "../src/core/arch.js";
+import { MincError } from "../src/core/errors.js";
+import { sha256Text } from "../src/host/hash.js";
+import { packageRoot } from "../src/host/paths.js";
+import { artifact, keyOf, type Artifact } from "./artifacts.js";
+import type { BreedContext } from "./context.js";
+
+export type HelperName = "nsrun" | "confine";
+
+export const helperSource = (name: HelperName) => join(packageRoot, "libexec", `${name}.c`);
+
+export interface HelperMeta {
+  readonly sourceSha256: string;
+}
+
+/** The compiler's flags: every helper must build clean under them on every arch. */
+export const HELPER_CFLAGS = ["-static", "-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11"];
+
+export async function buildHelper(
+  ctx: BreedContext,
+  arch: ArchName,
+  name: HelperName,
+  compiler: string,
+): Promise<Artifact<HelperMeta>> {
+  const prefix = crossPrefix(arch, ctx.hostNodeArch);
+  const source = helperSource(name);
+  const sourceSha256 = sha256Text(await readFile(source, "utf8"));
+  const key = keyOf([name, 1, arch, sourceSha256, HELPER_CFLAGS, compiler]);
+  return artifact(join(ctx.cacheDir, "artifacts"), `${name}-${arch}-${key}`, ctx.rebuild, async (out) => {
+    const binary = join(out, name);
+    for (const [program, args] of [
+      [`${prefix}gcc`, [...HELPER_CFLAGS, "-o", binary, source]],
+      [`${prefix}strip`, [binary]],
+    ] as const) {
+      ctx.log.write(`\n$ ${program} ${args.join(" ")}\n`);
+      const r = await ctx.runner.run(program, args, { log: ctx.log });
+      if (r.exitCode !== 0) {
+        throw new MincError("build", `${name} for ${arch}: ${program} exited with ${r.exitCode}`, {
+          hint: `the full log is ${ctx.log.path}`,
+          details: ctx.log.tail(20),
+        });
+      }
+    }
+    return { sourceSha256 };
+  });
+}
