@@ -1,6 +1,14 @@
 /*
- * confine: the last step of every tsminc container's entry (guest-init/enter.sh, in the VM and in ns
- * mode): it applies the container's confinement to itself, then execs the command. In order:
+ * confine: the native steps of every tsminc container's entry (guest-init/enter.sh, in the VM and in
+ * ns mode), one exec each where the shell would fork busybox a dozen times or more.
+ *
+ * Before the pivot, `confine --mount-root ROOT` mounts the container's own filesystems inside ROOT:
+ * the root itself as a mount point, proc, sysfs (read-only), a tmpfs /tmp, and a small /dev: a tmpfs
+ * with the standard nodes (bound from the caller's /dev in a user namespace, which may not make
+ * them), the fd links, devpts and shm; or devtmpfs with --usedev; and the console on a terminal.
+ * Mount points that are symlinks in ROOT are replaced, never followed.
+ *
+ * As the last step it applies the container's confinement to itself, then execs the command. In order:
  *   0. /proc and /sys as docker leaves them: what writes host-wide (or VM-wide) state read-only,
  *      what shows kernel memory, timers or keys masked; then, with --read-only, the root read-only;
  *   1. the device filter on the container's cgroup: only the standard nodes (null, zero, full,
@@ -17,8 +25,12 @@
  * filter goes in while the process still holds CAP_SYS_ADMIN. It runs after the pivot: every path
  * is the container's.
  *
+ * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
  * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] [--no-new-privs]
  *         [--devices-cgroup-fd N] -- PATH [ARG]...
+ *   --usedev                 devtmpfs as /dev
+ *   --nopriv                 in a user namespace: nodes bound from /dev, no gid=5 for devpts
+ *   --console PATH           the terminal to bind at /dev/console
  *   --mask                   /proc and /sys paths read-only or masked (step 0)
  *   --read-only              the root read-only; /tmp, /dev and binds are mounts of their own
  *   --caps HEX               the capabilities the command keeps (a bit per capability number)
@@ -79,7 +91,106 @@ static void die(const char *fmt, ...) {
     exit(LAUNCHER_FAILED);
 }
 
-/* ---- 0. mounts ---- */
+static void remount_read_only(const char *path);
+
+/* ---- before the pivot: the container's filesystems ---- */
+
+/* A mount point inside root: a symlink there is removed (never followed), a missing folder made. */
+static void mount_point(int root, const char *name) {
+    struct stat st;
+    if (fstatat(root, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && unlinkat(root, name, 0) != 0)
+        die("cannot replace the symlink /%s in the rootfs", name);
+    if (mkdirat(root, name, 0755) != 0 && errno != EEXIST) die("cannot make /%s in the rootfs", name);
+}
+
+static void mount_at(const char *source, const char *target, const char *type, unsigned long flags, const char *data) {
+    if (mount(source, target, type, flags, data) != 0) die("cannot mount %s on %s", type != NULL ? type : source, target);
+}
+
+/* A file to bind something onto: made empty, never through a symlink. */
+static void bind_target(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) die("cannot make %s", path);
+    close(fd);
+}
+
+static const struct {
+    const char *name;
+    unsigned major, minor;
+} NODES[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+static const struct {
+    const char *name, *target;
+} LINKS[] = {{"fd", "/proc/self/fd"},
+             {"stdin", "/proc/self/fd/0"},
+             {"stdout", "/proc/self/fd/1"},
+             {"stderr", "/proc/self/fd/2"},
+             {"ptmx", "pts/ptmx"}};
+
+static void mount_dev(const char *root, int usedev, int nopriv, const char *console) {
+    char dev[4096], path[4200];
+    snprintf(dev, sizeof dev, "%s/dev", root);
+    if (usedev) {
+        mount_at("devtmpfs", dev, "devtmpfs", MS_NOSUID, NULL);
+    } else {
+        mount_at("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=0755,size=64k");
+        for (size_t i = 0; i < sizeof NODES / sizeof NODES[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", dev, NODES[i].name);
+            if (nopriv) {
+                char host[64];
+                snprintf(host, sizeof host, "/dev/%s", NODES[i].name);
+                bind_target(path);
+                mount_at(host, path, NULL, MS_BIND, NULL);
+            } else if (mknod(path, S_IFCHR | 0666, makedev(NODES[i].major, NODES[i].minor)) != 0 || chmod(path, 0666) != 0) {
+                die("cannot make %s", path);
+            }
+        }
+        for (size_t i = 0; i < sizeof LINKS / sizeof LINKS[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", dev, LINKS[i].name);
+            if (symlink(LINKS[i].target, path) != 0) die("cannot make %s", path);
+        }
+    }
+    snprintf(path, sizeof path, "%s/pts", dev);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) die("cannot make %s", path);
+    // gid 5 (tty) means nothing in a user namespace that maps only the caller.
+    mount_at("devpts", path, "devpts", 0, nopriv ? "newinstance,ptmxmode=0666,mode=0620" : "newinstance,ptmxmode=0666,mode=0620,gid=5");
+    // /dev/shm is a plain sticky folder on this tmpfs; the pivot parks the old root on it.
+    snprintf(path, sizeof path, "%s/shm", dev);
+    if (mkdir(path, 01777) == 0) chmod(path, 01777);
+    else if (errno != EEXIST) die("cannot make %s", path);
+    if (console != NULL) {
+        snprintf(path, sizeof path, "%s/console", dev);
+        bind_target(path);
+        mount_at(console, path, NULL, MS_BIND, NULL);
+    }
+}
+
+static void mount_root(const char *root, int usedev, int nopriv, const char *console) {
+    char path[4200];
+    // Nothing mounted here reaches the namespace this one was copied from.
+    mount_at(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+    // pivot_root needs the new root to be a mount point.
+    mount_at(root, root, NULL, MS_BIND, NULL);
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) die("cannot enter %s", root);
+    for (const char *const *name = (const char *const[]){"proc", "sys", "tmp", "dev", NULL}; *name != NULL; name++)
+        mount_point(fd, *name);
+    close(fd);
+    snprintf(path, sizeof path, "%s/proc", root);
+    mount_at("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    snprintf(path, sizeof path, "%s/sys", root);
+    // A user namespace may mount sysfs only with a network namespace of its own: else the caller's,
+    // bound, read-only too.
+    if (mount("sysfs", path, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
+        mount_at("/sys", path, NULL, MS_BIND | MS_REC, NULL);
+        remount_read_only(path);
+    }
+    snprintf(path, sizeof path, "%s/tmp", root);
+    mount_at("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    mount_dev(root, usedev, nopriv, console);
+}
+
+/* ---- after the pivot: 0. mounts ---- */
 
 /* What writes host-wide state: read-only. */
 static const char *const READ_ONLY[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"};
@@ -207,6 +318,20 @@ static void allow_v1(int cgroup, const struct device *allowed, int count) {
     }
 }
 
+/* Whether this process is in the cgroup open as `cgroup` (its cgroup.procs lists pids as we see them). */
+static int member(int cgroup) {
+    char pids[4096], me[24];
+    int fd = openat(cgroup, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, pids + 1, sizeof pids - 3);
+    close(fd);
+    if (n <= 0) return 0;
+    pids[0] = '\n';
+    pids[n + 1] = '\0';
+    snprintf(me, sizeof me, "\n%d\n", (int)getpid());
+    return strstr(pids, me) != NULL;
+}
+
 /* Joins the cgroup open as `fd` and puts the device filter on it. */
 static void filter_devices(int cgroup) {
     struct device allowed[16];
@@ -220,9 +345,13 @@ static void filter_devices(int cgroup) {
             allowed[count++] = (struct device){S_ISCHR(st.st_mode) ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK,
                                                (long)major(st.st_rdev), (long)minor(st.st_rdev)};
     }
-    int procs = openat(cgroup, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    if (procs < 0 || write(procs, "0", 1) != 1) die("cannot join the container's cgroup");
-    close(procs);
+    // Joined unless this process is in it already (ns mode: nsrun started the container there).
+    // Each move waits for an RCU grace period in the kernel: one not needed is 10 ms saved.
+    if (!member(cgroup)) {
+        int procs = openat(cgroup, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (procs < 0 || write(procs, "0", 1) != 1) die("cannot join the container's cgroup");
+        close(procs);
+    }
     if (faccessat(cgroup, "devices.allow", F_OK, 0) == 0) {
         allow_v1(cgroup, allowed, count);
         close(cgroup);
@@ -484,11 +613,13 @@ static void set_sets(uint64_t caps) {
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2];
     memset(data, 0, sizeof data);
-    if (getuid() == 0) {
-        for (int half = 0; half < 2; half++) {
-            uint32_t bits = (uint32_t)(caps >> (32 * half));
-            data[half].permitted = data[half].effective = bits;
-        }
+    // What this process holds bounds what it can keep (a host's root may lack some, as SYS_RESOURCE
+    // here): --cap-add ALL is every capability there is to have.
+    if (syscall(SYS_capget, &header, data) != 0) die("cannot read the capabilities");
+    for (int half = 0; half < 2; half++) {
+        uint32_t bits = getuid() == 0 ? (uint32_t)(caps >> (32 * half)) & data[half].permitted : 0;
+        data[half].permitted = data[half].effective = bits;
+        data[half].inheritable = 0;
     }
     if (syscall(SYS_capset, &header, data) != 0) die("cannot set the capabilities");
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
@@ -506,7 +637,25 @@ static void set_user(const char *spec) {
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("cannot take user %lu", uid);
 }
 
+/* confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]: returns once it is done. */
+static int mount_root_main(int argc, char **argv) {
+    int usedev = 0, nopriv = 0;
+    const char *console = NULL;
+    for (int i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--usedev") == 0) usedev = 1;
+        else if (strcmp(argv[i], "--nopriv") == 0) nopriv = 1;
+        else if (strcmp(argv[i], "--console") == 0 && i + 1 < argc) console = argv[++i];
+        else {
+            fprintf(stderr, "tsminc: confine: bad option %s\n", argv[i]);
+            return LAUNCHER_FAILED;
+        }
+    }
+    mount_root(argv[2], usedev, nopriv, console);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0;
     const char *user = NULL;

@@ -36,8 +36,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -126,10 +129,40 @@ static int kept(const char *name) {
            strcmp(name, "work") == 0;
 }
 
+/* Field 22 of /proc/PID/stat, the start time of a process that still runs: with the pid, it names it. */
+static int start_time(long pid, char *out, size_t size) {
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    stat[n] = '\0';
+    char *field = strrchr(stat, ')');
+    // Field 3, the state: a zombie (Z) or a dead task (X) has ended, whatever its parent has reaped.
+    if (field == NULL || field[1] != ' ' || field[2] == 'Z' || field[2] == 'X') return -1;
+    // The 20th space after the command name comes before field 22.
+    for (int i = 0; field != NULL && i < 20; i++) field = strchr(field + 1, ' ');
+    if (field == NULL) return -1;
+    snprintf(out, size, "%.*s", (int)strcspn(field + 1, " "), field + 1);
+    return 0;
+}
+
+/* Whether the run the owner file (tsminc's JSON: pid, start, keep) names is still running. */
+static int owner_alive(const char *owner) {
+    const char *pid = strstr(owner, "\"pid\":"), *start = strstr(owner, "\"start\":\"");
+    char now[64];
+    if (pid == NULL || start == NULL || start_time(strtol(pid + 6, NULL, 10), now, sizeof now) != 0) return 0;
+    start += 9;
+    return strncmp(start, now, strlen(now)) == 0 && start[strlen(now)] == '"';
+}
+
 /*
  * What tsminc would have done at the end of the run: the tmpdir removed, or trimmed to its writes
  * when kept. Its owner file goes last, so an interrupted cleanup is still found by tsminc gc.
- * 0 when done; 1 when tsminc had done it already (no owner file).
+ * 0 when done; 1 when there is nothing to do: no owner file (tsminc cleaned up), or an owner that
+ * still runs (nsrun was started by another process than the run's owner, which cleans up itself).
  */
 static int clean_tmpdir(const char *tmp) {
     int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -142,6 +175,10 @@ static int clean_tmpdir(const char *tmp) {
     }
     ssize_t n = read(ofd, owner, sizeof owner - 1);
     close(ofd);
+    if (owner_alive(owner)) {
+        close(fd);
+        return 1;
+    }
     int keep = n > 0 && strstr(owner, "\"keep\":true") != NULL;
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
@@ -254,6 +291,31 @@ static void raw_output(void) {
     tcsetattr(0, TCSANOW, &t);
 }
 
+/* The folder of a cgroup.procs file, opened, when it is a cgroup v2 one; else -1. */
+static int open_v2(const char *procs) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", procs);
+    struct statfs fs;
+    if (statfs(dirname(dir), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) return -1;
+    return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * Starts the container's init: born into the cgroup v2 folder `cgroup` (CLONE_INTO_CGROUP, Linux
+ * 5.7) when there is one. Moving a process by writing cgroup.procs waits for an RCU grace period in
+ * the kernel: 11 to 18 ms a write, measured here, against nothing for a process born there. A kernel
+ * without clone3 gets the write.
+ */
+static pid_t start_init(int cgroup, const char *procs) {
+    if (cgroup >= 0) {
+        struct clone_args args = {.flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup};
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid >= 0 || (errno != ENOSYS && errno != E2BIG)) return (pid_t)pid;
+        write_file(procs, "0");
+    }
+    return fork();
+}
+
 /* A caught signal (unlike an ignored one) is back to its default in the exec'd child. */
 static void pass(int sig) { (void)sig; }
 
@@ -304,7 +366,16 @@ int main(int argc, char **argv) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) die("cannot make the mounts private");
     mount_root(tmp, rootfs, direct, binds, nbinds);
     // Joined before the container starts, so every process of the run is counted: "0" moves this one.
-    for (int c = 0; c < ncgroups; c++) write_file(cgroups[c], "0");
+    // In ns mode the run's cgroup v2 folder (there is one at most) is its init's by birth instead.
+    int born_into = -1;
+    const char *born_procs = NULL;
+    for (int c = 0; c < ncgroups; c++) {
+        if (!exec_mode && born_into < 0 && (born_into = open_v2(cgroups[c])) >= 0) {
+            born_procs = cgroups[c];
+            continue;
+        }
+        write_file(cgroups[c], "0");
+    }
 
     if (exec_mode) {
         if (isatty(0)) raw_output();
@@ -320,7 +391,7 @@ int main(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     int alive[2];
     if (pipe2(alive, O_CLOEXEC | O_NONBLOCK) != 0) die("cannot make a pipe");
-    pid_t init = fork();
+    pid_t init = start_init(born_into, born_procs);
     if (init < 0) die("cannot start the container's init");
     if (init == 0) {
         // The container's PID 1 dies with this process, which dies with tsminc: nothing outlives a run.

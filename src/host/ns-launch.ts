@@ -20,7 +20,7 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
   const { trap } = deps;
   try {
     fillNsTmpdir(plan);
-    if (plan.cgroup) await applyCgroups(plan.cgroup);
+    if (plan.cgroup) applyCgroups(plan.cgroup);
     const child = deps.runner.spawn(plan.file, plan.args, {
       stdio: ["inherit", "inherit", "inherit"],
       env: plan.env,
@@ -40,7 +40,7 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
       timer.clear();
     }
   } finally {
-    if (plan.cgroup) await removeCgroups(plan.cgroup);
+    if (plan.cgroup) removeCgroups(plan.cgroup);
     if (plan.keep) {
       trimKeptTmpdir(plan.tmpdir);
       deps.say(

@@ -112,5 +112,5 @@ export function removeTmpdir(dir: string): void {
     openUp(dir);
     removeEntries(dir, () => true);
   }
-  rmdirSync(dir);
+  removeTree(dir);
 }

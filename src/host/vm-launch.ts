@@ -100,10 +100,10 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
   const { trap } = deps;
   try {
     fillVmTmpdir(plan);
-    if (plan.cgroup) await applyCgroups(plan.cgroup);
+    if (plan.cgroup) applyCgroups(plan.cgroup);
     return await runVm(plan, deps, trap);
   } finally {
-    if (plan.cgroup) await removeCgroups(plan.cgroup);
+    if (plan.cgroup) removeCgroups(plan.cgroup);
     if (plan.keep) {
       trimKeptTmpdir(plan.tmpdir);
       const reuse = shellJoin(["tsminc", "--qemu", "-r", rootdir, "-t", plan.tmpdir]);

@@ -1,10 +1,11 @@
-// The image's nsrun on its own (ns mode's first process): the root it mounts, the status it passes
-// on, and its own failures, each one line and 125, with nothing mounted left behind.
+// The image's nsrun on its own (both modes' first process): the root it mounts, the status it passes
+// on, its own failures, each one line and 125, with nothing mounted left behind, and its janitor.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { archOfNode } from "../../src/core/arch.js";
+import { writeOwner } from "../../src/host/owner.js";
 import { defaultImagesDir } from "../../src/host/paths.js";
 import { spawnRunner } from "../../src/host/spawn-runner.js";
 import { breedAll } from "../helpers/cli.js";
@@ -129,4 +130,43 @@ test("nsrun: its own failures are one line naming what failed, and 125, with not
     rmSync(tmp, { recursive: true, force: true });
   }
   assert.deepEqual(await leftoversAfter(before), []);
+});
+
+/** nsrun's janitors for `tmp` (its forks, which keep its arguments). */
+const janitorsOf = (tmp: string) =>
+  readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").includes(tmp);
+      } catch {
+        return false;
+      }
+    });
+
+test("nsrun's janitor cleans up only after a dead owner: a tmpdir whose owner still runs is left to it", async (t) => {
+  if (!asRoot(t)) return;
+  const alive = makeTmpdir();
+  const dead = makeTmpdir();
+  try {
+    // This test process owns `alive`; `dead` names a process that is gone.
+    writeOwner(alive, false);
+    writeFileSync(join(dead, "owner"), JSON.stringify({ pid: 2 ** 22 + 1, start: "0", keep: false }));
+    for (const tmp of [alive, dead]) {
+      // A shell is nsrun's parent here, as GNU time is in the bench: it ends before the owner does.
+      const r = await spawnRunner.run("sh", ["-c", `"$0" "$@"`, nsrun, tmp, rootfs, "--", "/bin/true"]);
+      assert.equal(r.exitCode, 0, r.stderr);
+    }
+    for (const tmp of [alive, dead]) {
+      for (let i = 0; janitorsOf(tmp).length > 0; i++) {
+        assert.ok(i < 250, `the janitor of ${tmp} is still there`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    assert.ok(existsSync(join(alive, "owner")), "the live owner's tmpdir was left alone");
+    assert.ok(!existsSync(dead), "the dead owner's tmpdir was removed");
+  } finally {
+    rmSync(alive, { recursive: true, force: true });
+    rmSync(dead, { recursive: true, force: true });
+  }
 });
