@@ -4,6 +4,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { once } from "node:events";
+import { createServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { parseArgs } from "node:util";
 import { ARCHES, type ArchName } from "../src/core/arch.js";
@@ -95,6 +97,12 @@ function qemuCases(arch: ArchName, root: string): Case[] {
             name: "x86_64: tsminc --qemu --privileged -r busybox true",
             floor: launcherFloor.name,
             run: () => timed([process.execPath, TSMINC, "--qemu", "--privileged", "-r", root, "true"]),
+          },
+          // The network: --network user (the default: a NIC on libslirp) against none.
+          {
+            name: "x86_64: tsminc --qemu --network none -r busybox true",
+            floor: launcherFloor.name,
+            run: () => timed([process.execPath, TSMINC, "--qemu", "--network", "none", "-r", root, "true"]),
           },
           // SMP kernels: what a second vCPU costs a run.
           {
@@ -216,6 +224,53 @@ function hostCases(root: string): Case[] {
 }
 
 /**
+ * TCP from the container to a server on the host's loopback, through each mode's NAT (qemu's
+ * libslirp, slirp4netns): 64 MiB from /dev/zero, timed on the host from the first byte to the last.
+ */
+async function networkThroughput(root: string, runs: number): Promise<string> {
+  const lines: string[] = [];
+  for (const [label, mode] of [
+    ["vm (libslirp)", ["--qemu"]],
+    ["ns (slirp4netns)", []],
+  ] as const) {
+    const rates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      let first = 0;
+      let last = 0;
+      let bytes = 0;
+      const server = createServer((c) => {
+        c.on("data", (d: Buffer) => {
+          if (bytes === 0) first = performance.now();
+          bytes += d.length;
+          last = performance.now();
+        });
+      }).listen(0, "127.0.0.1");
+      await once(server, "listening");
+      const port = (server.address() as AddressInfo).port;
+      const cmd = `dd if=/dev/zero bs=65536 count=1024 2>/dev/null | nc 10.0.2.2 ${port}`;
+      await timed([
+        process.execPath,
+        TSMINC,
+        ...mode,
+        "--network",
+        "user",
+        "--add-host",
+        "h:host-gateway",
+        "-r",
+        root,
+        "sh",
+        "-c",
+        cmd,
+      ]);
+      server.close();
+      rates.push(bytes / 2 ** 20 / ((last - first) / 1000));
+    }
+    lines.push(`TCP container -> host, ${label}: ${median(rates).toFixed(0)} MiB/s (median of ${runs})`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
  * 9p throughput inside the guest: 64 MiB written under the container root (the overlay on the host,
  * through 9p) and read back, timed by the guest's clock, at the kernel's default msize and at ours.
  */
@@ -297,7 +352,9 @@ function targets(samples: ReadonlyMap<string, number[]>): string {
   const confinement =
     `confinement costs: ns ${cost("ns: tsminc -r R true", "ns: tsminc --privileged -r R true")} ms, ` +
     `vm ${cost("x86_64: tsminc --qemu -r busybox true", "x86_64: tsminc --qemu --privileged -r busybox true")} ms ` +
-    "(median confined - median --privileged)\n";
+    "(median confined - median --privileged)\n" +
+    `--network user costs a vm run ${cost("x86_64: tsminc --qemu -r busybox true", "x86_64: tsminc --qemu --network none -r busybox true")} ms ` +
+    `(${((m("x86_64: tsminc --qemu -r busybox true") / m("x86_64: tsminc --qemu --network none -r busybox true") - 1) * 100).toFixed(1)} %; goal < 10 %)\n`;
   return (
     confinement +
     checks
@@ -341,6 +398,7 @@ async function main(): Promise<void> {
   process.stdout.write(summarize(samples, cases));
   process.stdout.write(targets(samples));
   if (arches.includes("x86_64")) process.stdout.write(await throughput(x86, Math.min(runs, 3)));
+  if (arches.includes("x86_64")) process.stdout.write(await networkThroughput(x86, Math.min(runs, 3)));
   if (GNU_TIME) {
     for (const c of cases) process.stdout.write(`peak RSS ${c.name}: ${Math.max(...(rss.get(c.name) ?? [0]))} KiB\n`);
   } else process.stderr.write("bench: no peak RSS: GNU time is not installed (apt-get install time)\n");

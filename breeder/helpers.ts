@@ -12,7 +12,14 @@ import type { BreedContext } from "./context.js";
 
 export type HelperName = "nsrun" | "confine";
 
-export const helperSource = (name: HelperName) => join(packageRoot, "libexec", `${name}.c`);
+/** Each helper's sources in libexec/, and the headers they include (in the cache key too). */
+const SOURCES: Readonly<Record<HelperName, readonly string[]>> = {
+  nsrun: ["nsrun.c", "slirp.c", "common.c"],
+  confine: ["confine.c", "common.c"],
+};
+const HEADERS = ["common.h", "slirp.h"];
+
+const inLibexec = (file: string) => join(packageRoot, "libexec", file);
 
 export interface HelperMeta {
   readonly sourceSha256: string;
@@ -28,13 +35,14 @@ export async function buildHelper(
   compiler: string,
 ): Promise<Artifact<HelperMeta>> {
   const prefix = crossPrefix(arch, ctx.hostNodeArch);
-  const source = helperSource(name);
-  const sourceSha256 = sha256Text(await readFile(source, "utf8"));
+  const sources = SOURCES[name].map(inLibexec);
+  const texts = await Promise.all([...sources, ...HEADERS.map(inLibexec)].map((f) => readFile(f, "utf8")));
+  const sourceSha256 = sha256Text(texts.join("\0"));
   const key = keyOf([name, 1, arch, sourceSha256, HELPER_CFLAGS, compiler]);
   return artifact(join(ctx.cacheDir, "artifacts"), `${name}-${arch}-${key}`, ctx.rebuild, async (out) => {
     const binary = join(out, name);
     for (const [program, args] of [
-      [`${prefix}gcc`, [...HELPER_CFLAGS, "-o", binary, source]],
+      [`${prefix}gcc`, [...HELPER_CFLAGS, "-o", binary, ...sources]],
       [`${prefix}strip`, [binary]],
     ] as const) {
       ctx.log.write(`\n$ ${program} ${args.join(" ")}\n`);

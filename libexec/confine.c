@@ -41,6 +41,8 @@
  * Its own failures print one "tsminc: ..." line and exit 125.
  */
 #define _GNU_SOURCE
+#include "common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -78,18 +80,8 @@
 #error "confine knows x86_64, arm64 and arm"
 #endif
 
-enum { LAUNCHER_FAILED = 125, ALWAYS = -1 };
+enum { ALWAYS = -1 };
 
-static void die(const char *fmt, ...) {
-    int saved = errno;
-    va_list ap;
-    fputs("tsminc: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, ": %s\n", strerror(saved));
-    exit(LAUNCHER_FAILED);
-}
 
 static void remount_read_only(const char *path);
 

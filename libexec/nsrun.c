@@ -13,6 +13,7 @@
  * as an argument.
  *
  * nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup PROCS_FILE]... [--exec]
+ *       [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP]
  *       TMPDIR ROOTFS -- COMMAND [ARG]...
  *   --user      a user namespace whose root is the caller (--nopriv), with its uid and gid mapped to 0
  *   --net       a network namespace of its own
@@ -21,9 +22,17 @@
  *   --bind      a host path to bind at TMPDIR/binds/N (N counts from 0), for the VM's share
  *   --cgroup    a cgroup.procs file to join (each of the run's cgroups, for its limits)
  *   --exec      COMMAND replaces nsrun once everything is mounted: no pid namespace (vm mode)
+ *   --slirp OPT            --network user: slirp4netns, with this option (repeatable), gives the
+ *                          network namespace its NAT (see slirp.c); nsrun adds the rest
+ *   --slirp-socket PATH    its API socket
+ *   --slirp-request JSON   a request for that socket once it is ready (a port to publish), repeatable
+ *   --bridge TAP           vm mode: qemu's NIC, the tap TAP, bridged with slirp4netns's tap0
  * Its own failures print one "tsminc: ..." line and exit 125, tsminc's status for a launcher failure.
  */
 #define _GNU_SOURCE
+#include "common.h"
+#include "slirp.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,18 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { LAUNCHER_FAILED = 125 };
 
-static void die(const char *fmt, ...) {
-    int saved = errno;
-    va_list ap;
-    fputs("tsminc: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, ": %s\n", strerror(saved));
-    exit(LAUNCHER_FAILED);
-}
 
 /* Writes all of text to path (a /proc or cgroup file: one write, as the kernel wants). */
 static void write_file(const char *path, const char *text) {
@@ -211,6 +209,10 @@ static void janitor(int tsminc, int run, const char *tmp, const char *const *cgr
     setsid();
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
+    // Nothing of the run's stays open here (its sync pipes, say): whoever waits for them to close
+    // would wait for the janitor, which waits for tsminc.
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != tsminc && fd != run) close(fd);
     for (int s = 1; s < NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) signal(s, SIG_IGN);
     wait_exit(tsminc);
@@ -321,7 +323,8 @@ static void pass(int sig) { (void)sig; }
 
 static void usage(void) {
     fputs("tsminc: usage: nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup FILE]... "
-          "[--exec] TMPDIR ROOTFS -- COMMAND...\n",
+          "[--exec] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP] "
+          "TMPDIR ROOTFS -- COMMAND...\n",
           stderr);
     exit(LAUNCHER_FAILED);
 }
@@ -330,10 +333,11 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     die_with_parent(parent);
     int user = 0, net = 0, direct = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;
-    const char *hostname = NULL;
-    // Never more of either than there are arguments.
+    const char *hostname = NULL, *bridge = NULL;
+    // Never more of any list than there are arguments.
     const char **cgroups = calloc((size_t)argc, sizeof *cgroups), **binds = calloc((size_t)argc, sizeof *binds);
-    if (cgroups == NULL || binds == NULL) die("out of memory");
+    struct slirp slirp = {.options = calloc((size_t)argc, sizeof(char *)), .requests = calloc((size_t)argc, sizeof(char *))};
+    if (cgroups == NULL || binds == NULL || slirp.options == NULL || slirp.requests == NULL) die("out of memory");
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0'; i++) {
         int has_value = i + 1 < argc;
@@ -341,6 +345,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--net") == 0) net = 1;
         else if (strcmp(argv[i], "--direct") == 0) direct = 1;
         else if (strcmp(argv[i], "--exec") == 0) exec_mode = 1;
+        else if (strcmp(argv[i], "--slirp") == 0 && has_value) slirp.options[slirp.noptions++] = argv[++i];
+        else if (strcmp(argv[i], "--slirp-socket") == 0 && has_value) slirp.socket = argv[++i];
+        else if (strcmp(argv[i], "--slirp-request") == 0 && has_value) slirp.requests[slirp.nrequests++] = argv[++i];
+        else if (strcmp(argv[i], "--bridge") == 0 && has_value) bridge = argv[++i];
         else if (strcmp(argv[i], "--hostname") == 0 && has_value) hostname = argv[++i];
         else if (strcmp(argv[i], "--cgroup") == 0 && has_value) cgroups[ncgroups++] = argv[++i];
         else if (strcmp(argv[i], "--bind") == 0 && has_value) binds[nbinds++] = argv[++i];
@@ -353,12 +361,15 @@ int main(int argc, char **argv) {
     const char *tmp = argv[i], *rootfs = argv[i + 1];
     char **command = argv + i + 3;
     start_janitor(parent, tmp, cgroups, ncgroups);
+    slirp.tmpdir = tmp;
+    if (slirp.socket != NULL) slirp_fork(&slirp, user);
 
     uid_t uid = getuid();
     gid_t gid = getgid();
     int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (net ? CLONE_NEWNET : 0) | (user ? CLONE_NEWUSER : 0);
     if (unshare(flags) != 0) die("cannot make the container's namespaces");
     if (user) map_caller_to_root(uid, gid);
+    if (slirp.socket != NULL) slirp_release(&slirp);
     // sethostname(2), not /proc/sys/kernel/hostname: a user namespace's root may set the name of
     // its own uts namespace, but that file belongs to the initial namespace's root.
     if (hostname != NULL && sethostname(hostname, strlen(hostname)) != 0) die("cannot set the hostname");
@@ -377,6 +388,9 @@ int main(int argc, char **argv) {
         write_file(cgroups[c], "0");
     }
 
+    // The network is ready (and the ports published) before anything of the container starts.
+    if (slirp.socket != NULL) slirp_ready(&slirp);
+    if (bridge != NULL) bridge_tap(bridge);
     if (exec_mode) {
         if (isatty(0)) raw_output();
         execvp(command[0], command);

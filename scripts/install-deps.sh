@@ -5,7 +5,7 @@ packages="
   qemu-system-x86 qemu-system-arm
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
-  shellcheck ca-certificates debootstrap util-linux time qemu-user-static
+  shellcheck ca-certificates debootstrap util-linux time qemu-user-static slirp4netns
 "
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
@@ -33,3 +33,9 @@ for name in $handlers; do
 			echo "install-deps: cannot register $name with binfmt_misc" >&2
 	fi
 done
+
+# --network user as a user (--nopriv) needs /dev/net/tun, which Debian's udev rule makes 0666; on a
+# machine without udev (a container, a minimal VM) it can stay 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	$sudo chmod 0666 /dev/net/tun || echo "install-deps: cannot open /dev/net/tun to users: --nopriv --network user will not work here" >&2
+fi

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { lookupArch, type ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
 import { CAPABILITIES, parseCapabilities, resolveCapabilities } from "../core/capabilities.js";
+import { parseAddHost, parseDns, parsePublish, type NetworkMode } from "../core/network.js";
 import { runConfig, type Bind, type Limits, type RunConfig, type Security } from "../core/run-config.js";
 
 export interface RawRunOptions {
@@ -22,6 +23,10 @@ export interface RawRunOptions {
   readonly readOnly?: boolean;
   readonly usedev?: boolean;
   readonly net?: boolean;
+  readonly network?: string;
+  readonly publish?: readonly string[];
+  readonly addHost?: readonly string[];
+  readonly dns?: readonly string[];
   readonly nopriv?: string;
   readonly pivot?: boolean;
   readonly qemu?: boolean;
@@ -165,6 +170,16 @@ function parseSecurity(raw: RawRunOptions): Security {
   };
 }
 
+/** --network none|user|host; MINCS's -n/--net is none. The default: user in a VM, the host's in ns mode. */
+function parseNetwork(raw: RawRunOptions): NetworkMode {
+  const mode = raw.network;
+  if (mode !== undefined && mode !== "none" && mode !== "user" && mode !== "host")
+    throw usage(`--network takes none, user or host, not "${mode}"`, "e.g. --network user");
+  if (raw.net && mode !== undefined && mode !== "none")
+    throw usage(`-n/--net is --network none, not --network ${mode}`, "drop one of them");
+  return raw.net ? "none" : (mode ?? (raw.qemu ? "user" : "host"));
+}
+
 function parseName(text: string): string {
   // The kernel takes any bytes up to 64; a NUL or newline could not be passed on safely.
   if (text.length === 0 || Buffer.byteLength(text) > 64 || /[\0\n]/.test(text)) {
@@ -208,7 +223,10 @@ export function toRunConfig(
     user: raw.user === undefined ? undefined : parseUser(raw.user),
     security: parseSecurity(raw),
     usedev: raw.usedev ?? false,
-    net: raw.net ?? false,
+    network: parseNetwork(raw),
+    publish: (raw.publish ?? []).map(parsePublish),
+    addHosts: (raw.addHost ?? []).map(parseAddHost),
+    dns: (raw.dns ?? []).map(parseDns),
     nopriv: raw.nopriv !== undefined,
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,

@@ -1,5 +1,6 @@
 // The human-readable plan that --dry-run prints, for either mode, the argv shell-quoted. Pure.
 import { ARCHES } from "./arch.js";
+import { NAT } from "./network.js";
 import type { NsPlan } from "./ns-plan.js";
 import type { RunConfig } from "./run-config.js";
 import { filtersDevices } from "./run-script.js";
@@ -32,9 +33,23 @@ function describeSecurity(config: RunConfig): string {
   ].join("; ");
 }
 
-/** The rows both modes share: the root, the tmpdir, confinement, limits, timeout, command, binds. */
+/** The container's network, in a line. */
+function describeNetwork(config: RunConfig): string {
+  if (config.network === "none") return "none (its own loopback only)";
+  if (config.network === "host") return "the host's";
+  const ports = config.publish.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`);
+  const host = config.addHosts.find((h) => h.address === "host-gateway");
+  return [
+    `user (slirp4netns's NAT ${NAT.cidr}${config.qemu ? ", the VM's NIC bridged to it" : ""})`,
+    ...(ports.length > 0 ? [`ports ${ports.join(" ")}`] : []),
+    host === undefined ? "the host's loopback refused" : `the host's loopback reachable as ${host.name}`,
+  ].join("; ");
+}
+
+/** The rows both modes share: the root, the tmpdir, network, confinement, limits, timeout, command, binds. */
 function commonRows(config: RunConfig, plan: VmPlan | NsPlan, limitsOn: string): Row[] {
   return [
+    ["network", describeNetwork(config)],
     ["confinement", describeSecurity(config)],
     [
       "rootfs",

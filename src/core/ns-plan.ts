@@ -6,17 +6,33 @@ import { BINFMT_DIR, binfmtFor } from "./binfmt.js";
 import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import type { HostFacts } from "./host-facts.js";
-import { nsrunArgs } from "./nsrun-argv.js";
+import { nsrunArgs, slirpSpec } from "./nsrun-argv.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import type { RunConfig } from "./run-config.js";
-import { argsFile, CONTAINER_PATH, entryOptions, filtersDevices, termOption } from "./run-script.js";
+import { NAT, type Publish } from "./network.js";
+import {
+  argsFile,
+  bindsList,
+  CONTAINER_PATH,
+  entryOptions,
+  filtersDevices,
+  hasBinds,
+  networkFiles,
+  termOption,
+} from "./run-script.js";
 
 export interface NsPlan {
   readonly tmpdir: string;
   readonly reuse: boolean;
   readonly keep: boolean;
   readonly notices: readonly string[];
-  readonly files: { readonly args: Buffer; readonly binds: Buffer };
+  readonly files: {
+    readonly args: Buffer;
+    readonly binds: Buffer;
+    readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
+  };
+  /** --network user: the host ports to check before anything starts (nsrun gives slirp4netns the rest) */
+  readonly publish: readonly Publish[];
   /**
    * what to spawn: the image's nsrun (dies with tsminc; makes the namespaces and the root; waits),
    * whose child, in a new pid namespace, is the container's init: enter.sh --inside
@@ -32,9 +48,9 @@ export interface NsPlan {
   readonly terminal: boolean;
 }
 
-/** SOURCE (a host path) and TARGET per bind, each ended by a NUL. */
-function nsBindsFile(config: RunConfig): Buffer {
-  return Buffer.concat(config.binds.map((b) => Buffer.from(`${b.source}\0${b.target}\0`)));
+/** SOURCE (a host path) and TARGET per bind, each ended by a NUL: the network files, then -b's. */
+function nsBindsFile(config: RunConfig, tmpdir: string): Buffer {
+  return bindsList(config, tmpdir, (i) => config.binds[i]?.source ?? "");
 }
 
 /**
@@ -85,7 +101,14 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
   // set there too, by sethostname(2): a user namespace's root (--nopriv) may not open the /proc file.
   const nsrun = nsrunArgs(
     config,
-    { exec: false, hostname: config.name, bindSources: [], cgroups: cgroup?.join ?? [] },
+    {
+      exec: false,
+      hostname: config.name,
+      bindSources: [],
+      cgroups: cgroup?.join ?? [],
+      slirp: slirpSpec(config, tmpdir),
+      bridge: undefined,
+    },
     tmpdir,
   );
   const entry = [
@@ -98,7 +121,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     "--confine",
     `${image.dir}/confine`,
     ...termOption(facts.stdinTty, facts.term),
-    ...(config.binds.length > 0 ? ["--binds", `${tmpdir}/binds.list`] : []),
+    ...(hasBinds(config) ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
     ...entryOptions({ ...config, name: undefined }, cgroup?.devices),
     `${tmpdir}/root`,
@@ -114,11 +137,16 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     reuse: config.tempdir !== undefined,
     keep: config.keep,
     notices: [...notices, ...warnings],
-    files: { args: argsFile(config.commandBytes), binds: nsBindsFile(config) },
+    files: {
+      args: argsFile(config.commandBytes),
+      binds: nsBindsFile(config, tmpdir),
+      network: networkFiles(config, facts, NAT.ns),
+    },
     file: `${image.dir}/nsrun`,
     // Binds need no staging on the host: enter.sh mounts them from the old root after the pivot.
     args: [...nsrun, ...entry],
     env: { PATH: CONTAINER_PATH },
+    publish: config.publish,
     cgroup,
     timeoutSec: config.timeoutSec,
     terminal: facts.stdinTty,

@@ -2,6 +2,7 @@
 // makes the namespaces and the container's root in the tmpdir, joins the run's cgroups, and removes
 // the tmpdir itself if tsminc is killed. Then it runs the container's init in a pid namespace of its
 // own (ns mode) or becomes qemu (vm mode, --exec). Pure.
+import { addHostfwd, NAT, reachesHost, slirp4netnsOptions, VM_TAP } from "./network.js";
 import type { RunConfig } from "./run-config.js";
 
 export interface NsrunSpec {
@@ -13,14 +14,28 @@ export interface NsrunSpec {
   readonly bindSources: readonly string[];
   /** cgroup.procs files to join */
   readonly cgroups: readonly string[];
+  /** --network user: slirp4netns's options, its API socket, the ports' requests (see slirp.c) */
+  readonly slirp:
+    { readonly options: readonly string[]; readonly socket: string; readonly requests: readonly string[] } | undefined;
+  /** vm mode: the tap for qemu's NIC, bridged with slirp4netns's */
+  readonly bridge: string | undefined;
 }
 
 /** nsrun's words up to and including "--"; the command follows. */
 export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): string[] {
   return [
     ...(config.nopriv ? ["--user"] : []),
-    // In vm mode the guest has its own network; the host side needs none.
-    ...(config.net && !spec.exec ? ["--net"] : []),
+    // ns mode: the container's own network namespace; vm mode: one for qemu's NIC and slirp4netns.
+    ...((spec.exec ? config.network === "user" : config.network !== "host") ? ["--net"] : []),
+    ...(spec.slirp === undefined
+      ? []
+      : [
+          ...spec.slirp.options.flatMap((o) => ["--slirp", o]),
+          "--slirp-socket",
+          spec.slirp.socket,
+          ...spec.slirp.requests.flatMap((r) => ["--slirp-request", r]),
+        ]),
+    ...(spec.bridge === undefined ? [] : ["--bridge", spec.bridge]),
     ...(config.direct ? ["--direct"] : []),
     ...(spec.hostname === undefined ? [] : ["--hostname", spec.hostname]),
     ...spec.bindSources.flatMap((source) => ["--bind", source]),
@@ -31,3 +46,17 @@ export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): s
     "--",
   ];
 }
+
+/** --network user: slirp4netns for the run, its API socket in the tmpdir, a request per published port. */
+export function slirpSpec(config: RunConfig, tmpdir: string): NsrunSpec["slirp"] {
+  if (config.network !== "user") return undefined;
+  return {
+    options: slirp4netnsOptions({ vm: config.qemu, hostLoopback: reachesHost(config.addHosts) }),
+    socket: `${tmpdir}/slirp.sock`,
+    requests: config.publish.map((p) => addHostfwd(p, config.qemu ? NAT.vm : NAT.ns)),
+  };
+}
+
+/** vm mode: the tap for qemu's NIC (--network user), bridged by nsrun. */
+export const vmBridge = (config: RunConfig): string | undefined =>
+  config.qemu && config.network === "user" ? VM_TAP : undefined;

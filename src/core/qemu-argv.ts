@@ -1,5 +1,6 @@
 // The qemu command line for booting an ermine image: the one place qemu flags are spelled. Pure.
 import { ARCHES, type ArchName } from "./arch.js";
+import { ipConfigWord, tapNetdev } from "./network.js";
 
 export interface BootSpec {
   readonly arch: ArchName;
@@ -21,6 +22,8 @@ export interface BootSpec {
   readonly debug: boolean;
   /** the host's TSC in kHz: an x86 guest under TCG needs it or it may hang calibrating (see kernel-configs) */
   readonly tscKhz?: number;
+  /** a NIC on the user-mode NAT: the tap nsrun bridged with slirp4netns's (--network user) */
+  readonly nic?: boolean;
   /** more kernel command-line words (--append), last so they win */
   readonly append?: readonly string[];
 }
@@ -45,6 +48,7 @@ export function kernelCmdline(spec: BootSpec): string[] {
     ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined
       ? [`tsc_early_khz=${spec.tscKhz}`]
       : []),
+    ...(spec.nic === true ? [ipConfigWord()] : []),
     ...(spec.append ?? []),
   ];
 }
@@ -107,6 +111,9 @@ export function planQemu(spec: BootSpec): QemuPlan {
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
           ]),
       ...portArgs(spec),
+      ...(spec.nic === true
+        ? ["-netdev", tapNetdev("net0"), "-device", `virtio-net-${info.virtioBus},netdev=net0`]
+        : []),
     ],
   };
 }

@@ -2,6 +2,7 @@
 // an OCI config.json) builds a RunConfig with runConfig(), whose rules need the config alone. Pure.
 import type { ArchName } from "./arch.js";
 import type { Capability } from "./capabilities.js";
+import type { AddHost, NetworkMode, Publish } from "./network.js";
 import { MincError } from "./errors.js";
 
 /** cgroup limits on the container (ns mode) or on qemu (vm mode) */
@@ -46,8 +47,13 @@ export interface RunConfig {
   readonly user: { readonly uid: number; readonly gid: number } | undefined;
   readonly security: Security;
   readonly usedev: boolean;
-  /** a network namespace of its own, with only the loopback, up */
-  readonly net: boolean;
+  /** none: only the loopback, up; user: a private NAT network; host: the host's (ns mode only) */
+  readonly network: NetworkMode;
+  /** ports published on the host (-p), --network user only */
+  readonly publish: readonly Publish[];
+  /** --add-host entries for /etc/hosts, and --dns servers for /etc/resolv.conf (--network user) */
+  readonly addHosts: readonly AddHost[];
+  readonly dns: readonly string[];
   /** run as the calling user, inside a user namespace (--nopriv DIR, DIR being the rootfs) */
   readonly nopriv: boolean;
   readonly debug: boolean;
@@ -87,6 +93,25 @@ function check(c: RunConfig): void {
       "--mem-limit, --cpu-limit and --pid-max need root: --nopriv gets no cgroup of its own",
       "wrap the run instead: systemd-run --user --scope -p MemoryMax=64M -p TasksMax=100 tsminc --nopriv ...",
     );
+  }
+  if (c.qemu && c.network === "host") {
+    throw refuse(
+      "--network host is for ns mode: a VM has a network of its own",
+      "use --network user (the default) or none",
+    );
+  }
+  if (c.network !== "user") {
+    const userOnly = [
+      ...(c.publish.length === 0 ? [] : ["-p"]),
+      ...(c.addHosts.length === 0 ? [] : ["--add-host"]),
+      ...(c.dns.length === 0 ? [] : ["--dns"]),
+    ];
+    if (userOnly.length > 0) {
+      throw refuse(
+        `${userOnly.join(", ")} ${userOnly.length > 1 ? "need" : "needs"} --network user, not ${c.network}`,
+        "add --network user",
+      );
+    }
   }
   if (c.qemu) return;
   // ns mode: what only a VM has, and what a user namespace's root may not do on the host.

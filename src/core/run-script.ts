@@ -1,5 +1,6 @@
 // The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
 import { capabilityMask } from "./capabilities.js";
+import { hostsFile, resolvConf } from "./network.js";
 import type { RunConfig } from "./run-config.js";
 import { shellJoin } from "./shell-quote.js";
 
@@ -18,9 +19,27 @@ export function argsFile(command: readonly Buffer[]): Buffer {
   return Buffer.concat(words.flatMap((arg) => [arg, Buffer.from([0])]));
 }
 
-/** SOURCE and TARGET per bind, each ended by a NUL; sources are the guest paths of tmpdir/binds/N. */
+/** The files tsminc writes for a container on --network user, and where they are bound inside. */
+export const NETWORK_FILES = [
+  { name: "hosts", target: "/etc/hosts" },
+  { name: "resolv.conf", target: "/etc/resolv.conf" },
+] as const;
+
+/**
+ * SOURCE and TARGET per bind, each ended by a NUL: the network files first (a -b of the same target
+ * lands on top), then the -b binds, whose sources are `source(i)` (the VM: the share's binds/N).
+ */
+export function bindsList(config: RunConfig, dir: string, source: (i: number) => string): Buffer {
+  const pairs = [
+    ...(config.network === "user" ? NETWORK_FILES.map((f) => [`${dir}/${f.name}`, f.target] as const) : []),
+    ...config.binds.map((b, i) => [source(i), b.target] as const),
+  ];
+  return Buffer.concat(pairs.map(([src, dest]) => Buffer.from(`${src}\0${dest}\0`)));
+}
+
+/** The VM's: sources are guest paths in the share. */
 export function bindsFile(config: RunConfig): Buffer {
-  return Buffer.concat(config.binds.map((b, i) => Buffer.from(`${GUEST_SHARE}/binds/${i}\0${b.target}\0`)));
+  return bindsList(config, GUEST_SHARE, (i) => `${GUEST_SHARE}/binds/${i}`);
 }
 
 /** The cgroup the guest's enter.sh makes for the container, in the devices hierarchy (guest-init/init). */
@@ -35,7 +54,9 @@ export function entryOptions(config: RunConfig, devicesCgroup: string | undefine
   return [
     ...(config.name === undefined ? [] : ["--name", config.name]),
     ...(config.usedev ? ["--usedev"] : []),
-    ...(config.net ? ["--net"] : []),
+    // A network namespace of its own, its loopback up: --network none, and user in ns mode (where
+    // slirp4netns gives it its tap). In the VM, user shares the guest's, with its NIC.
+    ...(config.network === "none" || (config.network === "user" && !config.qemu) ? ["--net"] : []),
     ...(config.nopriv ? ["--nopriv"] : []),
     // --privileged: MINCS's way, nothing confined.
     ...(s.privileged ? [] : ["--caps", capabilityMask(s.caps), "--mask"]),
@@ -47,6 +68,21 @@ export function entryOptions(config: RunConfig, devicesCgroup: string | undefine
     ...(config.init ? [] : ["--no-init"]),
     ...(config.debug ? ["--debug"] : []),
   ];
+}
+
+/** The network files' contents (see NETWORK_FILES) for a container at `address`; none off --network user. */
+export function networkFiles(
+  config: RunConfig,
+  facts: { readonly hostname: string },
+  address: string,
+): { readonly hosts: string; readonly resolv: string } | undefined {
+  if (config.network !== "user") return undefined;
+  return { hosts: hostsFile(config.name ?? facts.hostname, address, config.addHosts), resolv: resolvConf(config.dns) };
+}
+
+/** Whether enter.sh binds anything: -b, or the network files. */
+export function hasBinds(config: RunConfig): boolean {
+  return config.binds.length > 0 || config.network === "user";
 }
 
 /**
@@ -83,7 +119,7 @@ export function runScript(
     stdio,
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
     ...term,
-    ...(config.binds.length > 0 ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
+    ...(hasBinds(config) ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
     ...entryOptions(config, filtersDevices(config) ? GUEST_DEVICES_CGROUP : undefined),
     `${GUEST_SHARE}/root`,
     local ? LOCAL_ARGS : `${GUEST_SHARE}/${SHARE_FILES.args}`,

@@ -4,11 +4,12 @@ import { ARCHES, type ArchName } from "./arch.js";
 import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import type { HostFacts, ImageFacts } from "./host-facts.js";
-import { nsrunArgs } from "./nsrun-argv.js";
+import { nsrunArgs, slirpSpec, vmBridge } from "./nsrun-argv.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
-import { argsFile, bindsFile, runScript, termOption, type StdioMode } from "./run-script.js";
+import { NAT, type Publish } from "./network.js";
+import { argsFile, bindsFile, networkFiles, runScript, termOption, type StdioMode } from "./run-script.js";
 
 export interface SocketPlan {
   readonly name: string;
@@ -30,7 +31,14 @@ export interface VmPlan {
   /** true when -t reuses a kept tmpdir */
   readonly reuse: boolean;
   readonly keep: boolean;
-  readonly files: { readonly runSh: string; readonly args: Buffer; readonly binds: Buffer };
+  readonly files: {
+    readonly runSh: string;
+    readonly args: Buffer;
+    readonly binds: Buffer;
+    readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
+  };
+  /** published ports, for the check that they are free before qemu starts */
+  readonly publish: readonly Publish[];
   readonly binds: readonly { readonly source: string; readonly kind: "file" | "dir" }[];
   /** unix sockets qemu connects to, by port name */
   readonly sockets: readonly SocketPlan[];
@@ -112,6 +120,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     debug: config.debug,
     ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
+    ...(config.network === "user" ? { nic: true } : {}),
     append: config.append,
   };
   const qemu = planQemu(spec);
@@ -123,7 +132,14 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
   const cgroup = planRunCgroups(config.limits, facts.cgroups, tmpdir);
   const nsrun = nsrunArgs(
     config,
-    { exec: true, hostname: undefined, bindSources: binds.map((b) => b.source), cgroups: cgroup?.join ?? [] },
+    {
+      exec: true,
+      hostname: undefined,
+      bindSources: binds.map((b) => b.source),
+      cgroups: cgroup?.join ?? [],
+      slirp: slirpSpec(config, tmpdir),
+      bridge: vmBridge(config),
+    },
     tmpdir,
   );
   return {
@@ -146,7 +162,9 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       ),
       args: argsFile(config.commandBytes),
       binds: bindsFile(config),
+      network: networkFiles(config, facts, NAT.vm),
     },
+    publish: config.publish,
     binds,
     sockets,
     file: `${tools.dir}/nsrun`,

@@ -21,6 +21,8 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
   try {
     fillNsTmpdir(plan);
     if (plan.cgroup) applyCgroups(plan.cgroup);
+    // A host port in use is said now, in one line, before anything starts (node:net loads only then).
+    if (plan.publish.length > 0) await (await import("./ports.js")).checkPortsFree(plan.publish);
     const child = deps.runner.spawn(plan.file, plan.args, {
       stdio: ["inherit", "inherit", "inherit"],
       env: plan.env,

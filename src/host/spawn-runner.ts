@@ -11,6 +11,7 @@ import type { Child, RunOptions, RunResult, Runner } from "./runner.js";
 const PACKAGES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(ARCH_NAMES.map((a) => [ARCHES[a].qemuBinary, ARCHES[a].qemuPackage])),
   stty: "coreutils",
+  slirp4netns: "slirp4netns",
   tar: "tar",
   "dpkg-deb": "dpkg",
   "apt-get": "apt",

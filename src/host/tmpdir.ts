@@ -56,6 +56,7 @@ export function fillVmTmpdir(plan: VmPlan): void {
     if (b.kind === "dir") mkdirSync(at(`binds/${i}`));
     else writeFileSync(at(`binds/${i}`), "");
   });
+  writeNetworkFiles(plan.tmpdir, plan.files.network);
   writeFileSync(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
   writeFileSync(at(SHARE_FILES.args), plan.files.args);
   writeFileSync(at(SHARE_FILES.binds), plan.files.binds);
@@ -67,7 +68,15 @@ export function fillNsTmpdir(plan: NsPlan): void {
   for (const dir of ["root", "lower", "storage", "work"]) mkdirSync(join(plan.tmpdir, dir), { recursive: true });
   writeFileSync(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
   writeFileSync(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
+  writeNetworkFiles(plan.tmpdir, plan.files.network);
   writeOwner(plan.tmpdir, plan.keep);
+}
+
+/** /etc/hosts and /etc/resolv.conf for a container on --network user (bound in by enter.sh). */
+function writeNetworkFiles(dir: string, files: { readonly hosts: string; readonly resolv: string } | undefined): void {
+  if (files === undefined) return;
+  writeFileSync(join(dir, "hosts"), files.hosts);
+  writeFileSync(join(dir, "resolv.conf"), files.resolv);
 }
 
 /** The folders a kept tmpdir keeps: the container's writes (storage/) and what the overlay needs. */

@@ -35,7 +35,7 @@ async function guestStatus(tmpdir: string): Promise<number | undefined> {
 
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
 async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
-  const seen = { escaped: false };
+  const seen = { escaped: false, chain: 0 };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
   const timer = deadline(plan.timeoutSec, () => {
     stop("SIGKILL");
@@ -53,7 +53,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
       trap.onSignal(() => {
         stop("SIGTERM");
       });
-      await child.done;
+      seen.chain = (await child.done).exitCode;
       await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
       bridge.close();
     } else {
@@ -76,7 +76,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
         deps.say(`\r\ntsminc: ${ESCAPE_HELP}: killing the VM`);
         pty.kill("SIGKILL");
       });
-      await pty.done;
+      seen.chain = await pty.done;
       bridge.close();
       control.close();
     }
@@ -87,6 +87,8 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
   if (stopped !== undefined) return stopped;
   const status = await guestStatus(plan.tmpdir);
   if (status !== undefined) return status;
+  // nsrun failed before qemu started (it said why, in one line): a launcher failure, not the guest's.
+  if (seen.chain === EXIT.launcherFailed) return EXIT.launcherFailed;
   if (!seen.escaped) {
     deps.say(
       "tsminc: the VM stopped without reporting the command's status (a kernel panic, its init died, or qemu was killed)",
@@ -101,6 +103,8 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
   try {
     fillVmTmpdir(plan);
     if (plan.cgroup) applyCgroups(plan.cgroup);
+    // qemu would fail on a port in use only after booting: say so first, in one line.
+    if (plan.publish.length > 0) await (await import("./ports.js")).checkPortsFree(plan.publish);
     return await runVm(plan, deps, trap);
   } finally {
     if (plan.cgroup) removeCgroups(plan.cgroup);

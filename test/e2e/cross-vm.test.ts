@@ -1,6 +1,9 @@
 // tsminc --qemu on foreign roots: arm64 and 32-bit arm busybox roots in their own ermine VMs (TCG),
 // the shared run cases on each, --cpus on every arch, and the rootfs's arch detected from its ELF headers.
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { before, test } from "node:test";
 import { ARCHES } from "../../src/core/arch.js";
 import { breedAll } from "../helpers/cli.js";
@@ -56,6 +59,22 @@ for (const arch of ["x86_64", "arm64", "arm"] as const) {
     }
   });
 }
+
+test("arm64 and arm VMs get the network too: a file from the host's loopback through --add-host host-gateway", async () => {
+  const server = createServer((_req, res) => res.end("to-a-foreign-vm\n")).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const port = (server.address() as AddressInfo).port;
+    for (const arch of ["arm64", "arm"] as const) {
+      const args = ["--qemu", "--arch", arch, "--add-host", "h:host-gateway", "-r", roots[arch] ?? ""];
+      const r = await tsminc([...args, "wget", "-q", "-O", "-", `http://10.0.2.2:${port}/`]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.toString(), "to-a-foreign-vm\n", arch);
+    }
+  } finally {
+    server.close();
+  }
+});
 
 test("without --arch, a foreign rootfs picks its own arch and says so in one line", async () => {
   const r = await tsminc(["--qemu", "-r", roots.arm64 ?? "", "uname", "-m"]);

@@ -2,14 +2,18 @@
 // runs, its status comes back, DIR is byte-identical afterwards although the container wrote into
 // its root, and nothing is left behind. Options that cannot apply say so in one line.
 import assert from "node:assert/strict";
-import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { once } from "node:events";
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
 import { execa } from "execa";
 import { breedAll } from "../helpers/cli.js";
 import { MODES, RUN_CASES } from "../helpers/cases.js";
-import { busyboxRootfs } from "../helpers/rootfs.js";
+import { fetchTcp, freePort, sendUdpUntil } from "../helpers/net-probe.js";
+import { busyboxRootfs, debianRootfs } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
 import { asUserArgv, TSMINC, tsminc, type AsUser } from "../helpers/tsminc.js";
 import { treeHash } from "../helpers/tree-hash.js";
@@ -19,6 +23,9 @@ let user: AsUser | undefined;
 let missing = "";
 let work = "";
 let root = "";
+// A copy of the Debian minbase that the user owns, when the fixture can be had here.
+let debianCopy = "";
+let debianMissing = "";
 
 /** Gives `path` and everything below it to the user (symlinks themselves, not their targets). */
 async function giveTo(path: string, who: AsUser): Promise<void> {
@@ -47,6 +54,12 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), "tsminc-nopriv-"));
   root = join(work, "root");
   cpSync(busyboxRootfs("x86_64"), root, { recursive: true, verbatimSymlinks: true });
+  const debian = await debianRootfs();
+  if ("dir" in debian) {
+    debianCopy = join(work, "debian");
+    // cp -a, not cpSync: the root has device nodes, which node's copy refuses.
+    await execa("cp", ["-a", debian.dir, debianCopy]);
+  } else debianMissing = debian.missing;
   await giveTo(work, user);
 });
 
@@ -126,5 +139,124 @@ for (const c of refusals) {
     assert.match(message ?? "", c.message);
     assert.match(hint ?? "", c.hint);
     assert.deepEqual(rest, []);
+  });
+}
+
+for (const [mode, flags] of MODES) {
+  test(`nopriv ${mode}: --network user as a user: a file from the host's loopback (host-gateway), and -p`, async (t) => {
+    const who = ready(t);
+    if (who === undefined) return;
+    // The user's access is the mode for others, which install-deps.sh sets as Debian's udev does.
+    if ((statSync("/dev/net/tun").mode & 0o006) !== 0o006) {
+      skipBecause(t, "/dev/net/tun is not open to users (chmod 0666 /dev/net/tun, as scripts/install-deps.sh does)");
+      return;
+    }
+    const server = createServer((_req, res) => res.end("from-the-host\n")).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const net = [...flags, "--network", "user", "--nopriv", root];
+      const got = await tsminc(
+        [...net, "--add-host", "h:host-gateway", "wget", "-q", "-O", "-", `http://10.0.2.2:${port}/`],
+        undefined,
+        who,
+      );
+      assert.equal(got.status, 0, got.stderr);
+      assert.equal(got.stdout.toString(), "from-the-host\n");
+      const refused = await tsminc(
+        [...net, "sh", "-c", `wget -q -T 5 -O - http://10.0.2.2:${port}/; echo $?`],
+        undefined,
+        who,
+      );
+      assert.equal(refused.stdout.toString(), "1\n", refused.stderr);
+      // A published port: the container's nc answers a connection from the host.
+      const hostPort = await freePort();
+      const [file, argv] = asUserArgv(who, [
+        process.execPath,
+        TSMINC,
+        ...net,
+        "-p",
+        `${hostPort}:7000`,
+        "sh",
+        "-c",
+        "echo hi-from-nopriv | nc -l -p 7000",
+      ]);
+      const run = execa(file, argv, { reject: false, stdin: "ignore" });
+      const answer = await fetchTcp(hostPort, "hi-from-nopriv");
+      assert.match(answer, /hi-from-nopriv/);
+      assert.equal((await run).exitCode, 0);
+      assert.deepEqual(leftovers(who), []);
+    } finally {
+      server.close();
+    }
+  });
+}
+
+for (const [mode, flags] of MODES) {
+  test(`nopriv ${mode}: --network user as a user: UDP through -p, and a Debian root's download`, async (t) => {
+    const who = ready(t);
+    if (who === undefined) return;
+    if ((statSync("/dev/net/tun").mode & 0o006) !== 0o006) {
+      skipBecause(t, "/dev/net/tun is not open to users (chmod 0666 /dev/net/tun, as scripts/install-deps.sh does)");
+      return;
+    }
+    // UDP: the container prints what arrives; the host sends until it shows.
+    const hostPort = await freePort();
+    const args = [
+      ...flags,
+      "--network",
+      "user",
+      "--nopriv",
+      root,
+      "-p",
+      `${hostPort}:9999/udp`,
+      "nc",
+      "-u",
+      "-l",
+      "-p",
+      "9999",
+    ];
+    const [file, argv] = asUserArgv(who, [process.execPath, TSMINC, ...args]);
+    const run = execa(file, argv, { reject: false, stdin: "ignore", buffer: false });
+    let out = "";
+    run.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      await sendUdpUntil(hostPort, "ping-nopriv\n", () => out.includes("ping-nopriv"));
+    } finally {
+      run.kill("SIGTERM");
+      await run;
+    }
+    // The Debian root, the user's copy: glibc resolves the host-gateway name; bash fetches.
+    if (debianCopy === "") {
+      skipBecause(t, `no Debian rootfs: ${debianMissing}`);
+      return;
+    }
+    const server = createServer((_req, res) => res.end("to-debian-as-a-user\n")).listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const fetch = `exec 3<>/dev/tcp/hostbox/${port}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; sed '1,/^\\r$/d' <&3`;
+      const dl = await tsminc(
+        [
+          ...flags,
+          "--network",
+          "user",
+          "--add-host",
+          "hostbox:host-gateway",
+          "--nopriv",
+          debianCopy,
+          "bash",
+          "-c",
+          fetch,
+        ],
+        undefined,
+        who,
+      );
+      assert.equal(dl.status, 0, dl.stderr);
+      assert.equal(dl.stdout.toString(), "to-debian-as-a-user\n");
+    } finally {
+      server.close();
+    }
+    assert.deepEqual(leftovers(who), []);
   });
 }

@@ -243,7 +243,7 @@ test("--dry-run prints the plan and the qemu argv, and starts nothing", async ()
     assert.match(out, /^command +sh -c 'echo \$HOME'$/m);
     assert.match(
       out,
-      /^ {2}\S+\/x86_64\/nsrun --exec \/run\/tsminc\/tsminc-RANDOM \S+ -- qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage/m,
+      /^ {2}\S+\/x86_64\/nsrun --net --slirp .* --bridge tsminc0 --exec \/run\/tsminc\/tsminc-RANDOM \S+ -- qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage.* -netdev tap,id=net0,ifname=tsminc0/m,
     );
   });
 });

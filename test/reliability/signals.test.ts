@@ -2,9 +2,12 @@
 // killed: the right status, no hang, the rootfs unchanged, and nothing of ours left (nsrun's janitor
 // cleans up after a SIGKILLed tsminc).
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { constants } from "node:os";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { before, test } from "node:test";
 import { probeCgroups } from "../../src/host/cgroup.js";
 import { breedAll } from "../helpers/cli.js";
@@ -170,4 +173,37 @@ test("tsminc gc: what a run left with no janitor to clean it (its owner and jani
   assert.match(gc.stdout.toString(), /removed tmpdir \/run\/tsminc\/tsminc-gcprobe/);
   if (cgroup !== undefined) assert.match(gc.stdout.toString(), /removed cgroup .*tsminc-gcprobe/);
   assert.deepEqual(await leftoversAfter(before), []);
+});
+
+test("tsminc gc: a slirp4netns whose run is gone is killed, and its tmpdir removed", async () => {
+  const before = snapshot();
+  const dir = join("/run/tsminc", "tsminc-gcslirp");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "owner"), JSON.stringify({ pid: 2 ** 22 + 1, start: "0", keep: false }));
+  // A network namespace of the test's own for it to serve, as a run's nsrun would have made.
+  // unshare execs sh in the new namespace, so its "in" comes from there.
+  const netns = spawn("unshare", ["--net", "sh", "-c", "echo in; exec sleep 600"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  try {
+    await once(netns.stdout, "data");
+    const target = netns.pid ?? 0;
+    const slirp = spawn(
+      "slirp4netns",
+      ["--ready-fd=3", `--api-socket=${dir}/slirp.sock`, "--configure", String(target), "tap0"],
+      { stdio: ["ignore", "ignore", "pipe", "pipe"] },
+    );
+    const ready = slirp.stdio[3] as Readable;
+    await once(ready, "data");
+    const gone = once(slirp, "exit");
+    const gc = await tsminc(["gc"]);
+    assert.equal(gc.status, 0, gc.stderr);
+    assert.match(gc.stdout.toString(), new RegExp(`killed slirp4netns \\(pid ${slirp.pid}\\) of ${dir}`));
+    assert.match(gc.stdout.toString(), /removed tmpdir \/run\/tsminc\/tsminc-gcslirp/);
+    assert.deepEqual(await gone, [null, "SIGKILL"]);
+    assert.deepEqual(await leftoversAfter(before), []);
+  } finally {
+    netns.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -98,18 +98,25 @@ test("the arguments go NUL-separated into a file, never into run.sh", () => {
 });
 
 test("run.sh passes the container options to enter.sh, shell-quoted", () => {
-  const p = plan({ name: "it's", user: "1:2", nocaps: "net_raw", usedev: true, bind: ["/srv/file:/etc/f"] });
+  const p = plan({
+    name: "it's",
+    user: "1:2",
+    nocaps: "net_raw",
+    usedev: true,
+    bind: ["/srv/file:/etc/f"],
+    network: "none",
+  });
   const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
   assert.equal(
     line,
-    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
+    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --net --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
   );
   assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
 });
 
 test("the host side: the host image's nsrun mounts the root and stages the binds, then becomes qemu", () => {
-  const p = plan({ direct: true, bind: ["/srv/dir:/d"] });
+  const p = plan({ direct: true, bind: ["/srv/dir:/d"], network: "none" });
   assert.equal(p.file, "/img/x86_64/nsrun");
   const qemuAt = p.args.indexOf("qemu-system-x86_64");
   assert.deepEqual(p.args.slice(0, qemuAt), [
