@@ -4,8 +4,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { once } from "node:events";
-import { createServer, type AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { parseArgs } from "node:util";
 import { ARCHES, type ArchName } from "../src/core/arch.js";
@@ -20,6 +18,8 @@ import { spawnRunner } from "../src/host/spawn-runner.js";
 import { fillVmTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
 import { which } from "../src/host/which.js";
 import { busyboxRootfs } from "../test/helpers/rootfs.js";
+import { nsBackends } from "./net-backends.js";
+import { startSink } from "./tcp-sink.js";
 
 interface Case {
   readonly name: string;
@@ -98,7 +98,7 @@ function qemuCases(arch: ArchName, root: string): Case[] {
             floor: launcherFloor.name,
             run: () => timed([process.execPath, TSMINC, "--qemu", "--privileged", "-r", root, "true"]),
           },
-          // The network: --network user (the default: a NIC on libslirp) against none.
+          // The network: --network user (the default: a NIC bridged to slirp4netns) against none.
           {
             name: "x86_64: tsminc --qemu --network none -r busybox true",
             floor: launcherFloor.name,
@@ -224,30 +224,19 @@ function hostCases(root: string): Case[] {
 }
 
 /**
- * TCP from the container to a server on the host's loopback, through each mode's NAT (qemu's
- * libslirp, slirp4netns): 64 MiB from /dev/zero, timed on the host from the first byte to the last.
+ * TCP from the container to a server on the host's loopback, through each mode's NAT (slirp4netns;
+ * in a VM, bridged to its NIC): 64 MiB from /dev/zero, timed on the host from the first byte to the last.
  */
 async function networkThroughput(root: string, runs: number): Promise<string> {
   const lines: string[] = [];
   for (const [label, mode] of [
-    ["vm (libslirp)", ["--qemu"]],
+    ["vm (slirp4netns, bridged to virtio-net)", ["--qemu"]],
     ["ns (slirp4netns)", []],
   ] as const) {
     const rates: number[] = [];
     for (let i = 0; i < runs; i++) {
-      let first = 0;
-      let last = 0;
-      let bytes = 0;
-      const server = createServer((c) => {
-        c.on("data", (d: Buffer) => {
-          if (bytes === 0) first = performance.now();
-          bytes += d.length;
-          last = performance.now();
-        });
-      }).listen(0, "127.0.0.1");
-      await once(server, "listening");
-      const port = (server.address() as AddressInfo).port;
-      const cmd = `dd if=/dev/zero bs=65536 count=1024 2>/dev/null | nc 10.0.2.2 ${port}`;
+      const sink = await startSink();
+      const cmd = `dd if=/dev/zero bs=65536 count=1024 2>/dev/null | nc 10.0.2.2 ${sink.port}`;
       await timed([
         process.execPath,
         TSMINC,
@@ -262,8 +251,8 @@ async function networkThroughput(root: string, runs: number): Promise<string> {
         "-c",
         cmd,
       ]);
-      server.close();
-      rates.push(bytes / 2 ** 20 / ((last - first) / 1000));
+      sink.close();
+      rates.push(sink.rate(64 * 2 ** 20));
     }
     lines.push(`TCP container -> host, ${label}: ${median(rates).toFixed(0)} MiB/s (median of ${runs})`);
   }
@@ -398,7 +387,10 @@ async function main(): Promise<void> {
   process.stdout.write(summarize(samples, cases));
   process.stdout.write(targets(samples));
   if (arches.includes("x86_64")) process.stdout.write(await throughput(x86, Math.min(runs, 3)));
-  if (arches.includes("x86_64")) process.stdout.write(await networkThroughput(x86, Math.min(runs, 3)));
+  if (arches.includes("x86_64")) {
+    process.stdout.write(await networkThroughput(x86, Math.min(runs, 3)));
+    process.stdout.write(await nsBackends(join(defaultImagesDir, "x86_64", "busybox"), Math.min(runs, 3)));
+  }
   if (GNU_TIME) {
     for (const c of cases) process.stdout.write(`peak RSS ${c.name}: ${Math.max(...(rss.get(c.name) ?? [0]))} KiB\n`);
   } else process.stderr.write("bench: no peak RSS: GNU time is not installed (apt-get install time)\n");

@@ -5,6 +5,7 @@ import type { BinfmtFacts } from "./binfmt.js";
 import type { CgroupFacts } from "./cgroup-plan.js";
 import type { ElfArch } from "./elf.js";
 import type { ImageManifest } from "./image-manifest.js";
+import type { HostResolvers } from "./network.js";
 
 /** An image folder found for one arch: where it is, and its manifest. */
 export interface ImageFacts {
@@ -46,6 +47,8 @@ export interface HostFacts {
   readonly guestInit: string;
   /** the cgroup hierarchies, probed only when a limit is asked for */
   readonly cgroups: CgroupFacts | undefined;
+  /** the host's resolvers, probed for --network user only (see network.ts's dnsSetup) */
+  readonly resolvers: HostResolvers | undefined;
   /** binfmt_misc, probed only for an ns-mode run whose rootfs or --arch is not the host's arch */
   readonly binfmt: BinfmtFacts | undefined;
 }

@@ -92,9 +92,63 @@ export function hostsFile(hostname: string, address: string, addHosts: readonly 
   ].join("\n");
 }
 
-/** /etc/resolv.conf: --dns servers, else the NAT's DNS forwarder. */
-export function resolvConf(dns: readonly string[]): string {
-  return [...(dns.length > 0 ? dns : [NAT.dns]).map((d) => `nameserver ${d}`), ""].join("\n");
+/** The host's resolvers, as slirp4netns's DNS forwarder (10.0.2.3) sees them. */
+export interface HostResolvers {
+  /** the first IPv4 nameserver of the host's /etc/resolv.conf: where libslirp forwards 10.0.2.3 */
+  readonly first: string | undefined;
+  /** systemd-resolved's upstream servers (/run/systemd/resolve/resolv.conf), when it runs */
+  readonly upstream: readonly string[];
+}
+
+/** The nameserver addresses of a resolv.conf, in order. */
+export function nameservers(text: string): string[] {
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1] ?? "");
+}
+
+const loopback = (address: string) => /^127\./.test(address) || address === "::1";
+
+export interface DnsSetup {
+  /** whether 10.0.2.3 forwards to the host's resolver (slirp4netns's --disable-dns when not) */
+  readonly forwarder: boolean;
+  /** the container's /etc/resolv.conf nameservers */
+  readonly nameservers: readonly string[];
+  /** a line for the user when the container is left with no resolver */
+  readonly notice: string | undefined;
+}
+
+/**
+ * Where the container's names are resolved. The forwarder sends queries to the host's resolver; when
+ * that listens on the host's loopback (systemd-resolved's 127.0.0.53, a dnsmasq), 10.0.2.3 would be a
+ * door to the host's loopback on every port, which --disable-host-loopback does not close. Then, as
+ * docker does, the forwarder is off and the container asks systemd-resolved's upstream servers
+ * itself, through the NAT; unless the user opened the host's loopback anyway (host-gateway).
+ */
+export function dnsSetup(resolvers: HostResolvers, dns: readonly string[], hostLoopback: boolean): DnsSetup {
+  const leaks = !hostLoopback && resolvers.first !== undefined && loopback(resolvers.first);
+  const upstream = resolvers.upstream.filter((a) => !loopback(a) && IPV4.test(a));
+  const chosen = dns.length > 0 ? dns : leaks ? upstream : [NAT.dns];
+  return {
+    forwarder: !leaks,
+    nameservers: chosen,
+    notice:
+      chosen.length === 0
+        ? `the host's resolver (${resolvers.first ?? ""}) is on its loopback, which containers do not reach: ` +
+          "the container resolves no names; pass --dns IP, or --add-host NAME:host-gateway to open the host's loopback"
+        : undefined,
+  };
+}
+
+/** dnsSetup for a run's --dns and --add-host; resolvers unknown (not probed) count as none. */
+export function runDns(
+  run: { readonly dns: readonly string[]; readonly addHosts: readonly AddHost[] },
+  resolvers: HostResolvers | undefined,
+): DnsSetup {
+  return dnsSetup(resolvers ?? { first: undefined, upstream: [] }, run.dns, reachesHost(run.addHosts));
+}
+
+/** /etc/resolv.conf with these nameservers. */
+export function resolvConf(servers: readonly string[]): string {
+  return [...servers.map((d) => `nameserver ${d}`), ""].join("\n");
 }
 
 /** The tap nsrun bridges with slirp4netns's for the VM's NIC (see libexec/slirp.c). */
@@ -112,13 +166,19 @@ export function ipConfigWord(): string {
 
 /**
  * slirp4netns's options for a run (nsrun adds the descriptors, the API socket, the user namespace
- * and its own pid): the host's loopback refused unless asked for; in ns mode it also configures the
+ * and its own pid): the host's loopback refused unless asked for, and the DNS forwarder off where it
+ * would lead there (see dnsSetup); in ns mode it also configures the
  * container's tap (address, route, a large MTU); in vm mode the guest configures its own NIC.
  */
-export function slirp4netnsOptions(opts: { readonly vm: boolean; readonly hostLoopback: boolean }): string[] {
+export function slirp4netnsOptions(opts: {
+  readonly vm: boolean;
+  readonly hostLoopback: boolean;
+  readonly forwarder: boolean;
+}): string[] {
   return [
     ...(opts.vm ? [] : ["--configure", "--mtu=65520"]),
     ...(opts.hostLoopback ? [] : ["--disable-host-loopback"]),
+    ...(opts.forwarder ? [] : ["--disable-dns"]),
   ];
 }
 

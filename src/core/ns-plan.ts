@@ -18,6 +18,7 @@ import {
   filtersDevices,
   hasBinds,
   networkFiles,
+  networkNotices,
   termOption,
 } from "./run-script.js";
 
@@ -106,7 +107,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
       hostname: config.name,
       bindSources: [],
       cgroups: cgroup?.join ?? [],
-      slirp: slirpSpec(config, tmpdir),
+      slirp: slirpSpec(config, facts, tmpdir),
       bridge: undefined,
     },
     tmpdir,
@@ -136,7 +137,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,
-    notices: [...notices, ...warnings],
+    notices: [...notices, ...networkNotices(config, facts), ...warnings],
     files: {
       args: argsFile(config.commandBytes),
       binds: nsBindsFile(config, tmpdir),

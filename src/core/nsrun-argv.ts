@@ -2,7 +2,8 @@
 // makes the namespaces and the container's root in the tmpdir, joins the run's cgroups, and removes
 // the tmpdir itself if tsminc is killed. Then it runs the container's init in a pid namespace of its
 // own (ns mode) or becomes qemu (vm mode, --exec). Pure.
-import { addHostfwd, NAT, reachesHost, slirp4netnsOptions, VM_TAP } from "./network.js";
+import type { HostFacts } from "./host-facts.js";
+import { addHostfwd, NAT, reachesHost, runDns, slirp4netnsOptions, VM_TAP } from "./network.js";
 import type { RunConfig } from "./run-config.js";
 
 export interface NsrunSpec {
@@ -48,10 +49,14 @@ export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): s
 }
 
 /** --network user: slirp4netns for the run, its API socket in the tmpdir, a request per published port. */
-export function slirpSpec(config: RunConfig, tmpdir: string): NsrunSpec["slirp"] {
+export function slirpSpec(config: RunConfig, facts: Pick<HostFacts, "resolvers">, tmpdir: string): NsrunSpec["slirp"] {
   if (config.network !== "user") return undefined;
   return {
-    options: slirp4netnsOptions({ vm: config.qemu, hostLoopback: reachesHost(config.addHosts) }),
+    options: slirp4netnsOptions({
+      vm: config.qemu,
+      hostLoopback: reachesHost(config.addHosts),
+      forwarder: runDns(config, facts.resolvers).forwarder,
+    }),
     socket: `${tmpdir}/slirp.sock`,
     requests: config.publish.map((p) => addHostfwd(p, config.qemu ? NAT.vm : NAT.ns)),
   };

@@ -1,6 +1,7 @@
 // The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
 import { capabilityMask } from "./capabilities.js";
-import { hostsFile, resolvConf } from "./network.js";
+import { hostsFile, resolvConf, runDns } from "./network.js";
+import type { HostFacts } from "./host-facts.js";
 import type { RunConfig } from "./run-config.js";
 import { shellJoin } from "./shell-quote.js";
 
@@ -73,11 +74,20 @@ export function entryOptions(config: RunConfig, devicesCgroup: string | undefine
 /** The network files' contents (see NETWORK_FILES) for a container at `address`; none off --network user. */
 export function networkFiles(
   config: RunConfig,
-  facts: { readonly hostname: string },
+  facts: Pick<HostFacts, "hostname" | "resolvers">,
   address: string,
 ): { readonly hosts: string; readonly resolv: string } | undefined {
   if (config.network !== "user") return undefined;
-  return { hosts: hostsFile(config.name ?? facts.hostname, address, config.addHosts), resolv: resolvConf(config.dns) };
+  return {
+    hosts: hostsFile(config.name ?? facts.hostname, address, config.addHosts),
+    resolv: resolvConf(runDns(config, facts.resolvers).nameservers),
+  };
+}
+
+/** The line for the user when --network user leaves the container no resolver (see dnsSetup). */
+export function networkNotices(config: RunConfig, facts: Pick<HostFacts, "resolvers">): string[] {
+  const notice = config.network === "user" ? runDns(config, facts.resolvers).notice : undefined;
+  return notice === undefined ? [] : [notice];
 }
 
 /** Whether enter.sh binds anything: -b, or the network files. */

@@ -9,7 +9,15 @@ import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
 import { NAT, type Publish } from "./network.js";
-import { argsFile, bindsFile, networkFiles, runScript, termOption, type StdioMode } from "./run-script.js";
+import {
+  argsFile,
+  bindsFile,
+  networkFiles,
+  networkNotices,
+  runScript,
+  termOption,
+  type StdioMode,
+} from "./run-script.js";
 
 export interface SocketPlan {
   readonly name: string;
@@ -137,7 +145,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       hostname: undefined,
       bindSources: binds.map((b) => b.source),
       cgroups: cgroup?.join ?? [],
-      slirp: slirpSpec(config, tmpdir),
+      slirp: slirpSpec(config, facts, tmpdir),
       bridge: vmBridge(config),
     },
     tmpdir,
@@ -146,7 +154,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     arch,
     accel,
     accelReason: reason,
-    notices,
+    notices: [...notices, ...networkNotices(config, facts)],
     image: found,
     stdio,
     consoleToStderr: stdio === "ports" && config.debug,

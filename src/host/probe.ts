@@ -6,6 +6,7 @@ import { isatty } from "node:tty";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
 import { elfArch, type ElfArch } from "../core/elf.js";
 import type { HostFacts, ImageFacts } from "../core/host-facts.js";
+import { nameservers, type HostResolvers } from "../core/network.js";
 import type { RunConfig } from "../core/run-config.js";
 import { filtersDevices } from "../core/run-script.js";
 import { probeBinfmt } from "./binfmt.js";
@@ -89,6 +90,21 @@ export function runtimeDir(uid: number = process.getuid?.() ?? -1): string {
   return xdg ? join(xdg, "tsminc") : join(tmpdir(), `tsminc-${uid}`);
 }
 
+/** The host's resolvers as slirp4netns's forwarder sees them (network.ts's HostResolvers). */
+function probeResolvers(): HostResolvers {
+  const read = (path: string) => {
+    try {
+      return nameservers(readFileSync(path, "utf8"));
+    } catch {
+      return [];
+    }
+  };
+  return {
+    first: read("/etc/resolv.conf").find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)),
+    upstream: read("/run/systemd/resolve/resolv.conf"),
+  };
+}
+
 export function probeHost(config: RunConfig): HostFacts {
   // ns mode needs none of the VM's facts (KVM, TSC, qemu, other arches' images): every probe
   // skipped is start-up time saved.
@@ -136,6 +152,7 @@ export function probeHost(config: RunConfig): HostFacts {
     // Limits need the hierarchies; so does an ns-mode container's device filter (a cgroup v2 folder).
     cgroups:
       config.limits !== undefined || (!config.qemu && filtersDevices(config) && uid === 0) ? probeCgroups() : undefined,
+    resolvers: config.network === "user" ? probeResolvers() : undefined,
     binfmt: !config.qemu && wanted !== hostArch ? probeBinfmt() : undefined,
   };
 }

@@ -1,14 +1,19 @@
 // --network in both modes: a file downloaded from a server on the host's loopback (reachable only
 // with --add-host NAME:host-gateway), servers in the container reached through -p (TCP and UDP),
-// --network none with its loopback up and nothing else, a port in use, names from --add-host and
-// --dns, and no slirp4netns left after tsminc is SIGKILLed. Every byte stays on this machine:
+// --network none with its loopback up and nothing else, a port in use, names from --add-host, --dns
+// and the forwarder (closed when it would lead to the host's loopback), and no slirp4netns left
+// after tsminc is SIGKILLed. Every byte stays on this machine:
 // servers on 127.0.0.1 only.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { execa } from "execa";
 import { MODES } from "../helpers/cases.js";
 import { breedAll } from "../helpers/cli.js";
 import { startDnsServer, type DnsServer } from "../helpers/dns-server.js";
@@ -16,7 +21,7 @@ import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { fetchTcp, freePort, sendUdpUntil } from "../helpers/net-probe.js";
 import { busyboxRootfs, debianRootfsOrSkip } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
-import { startTsminc, tsminc } from "../helpers/tsminc.js";
+import { startTsminc, TSMINC, tsminc, type Run } from "../helpers/tsminc.js";
 
 let root = "";
 let server: Server;
@@ -217,6 +222,79 @@ test("--dns: names resolve through a resolver the test runs on the host's loopba
       assert.match(glibc.stdout.toString(), /^10\.0\.2\.77\s/, name);
     }
     assert.ok(dns.queries.includes("busybox.tsminc.test") && dns.queries.includes("glibc.tsminc.test"));
+  } finally {
+    dns.close();
+  }
+});
+
+/**
+ * tsminc in a mount namespace of the test's own whose /etc/resolv.conf names `resolver`: what both
+ * tsminc's probe and slirp4netns's forwarder read. The host's own file is not touched.
+ */
+async function withHostResolver(resolver: string, args: readonly string[]): Promise<Run> {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-resolv-"));
+  try {
+    writeFileSync(join(dir, "resolv.conf"), `nameserver ${resolver}\n`);
+    const r = await execa(
+      "unshare",
+      ["-m", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"', join(dir, "resolv.conf")].concat([
+        process.execPath,
+        TSMINC,
+        ...args,
+      ]),
+      { reject: false, stdin: "ignore", stripFinalNewline: false, timeout: 180_000 },
+    );
+    return { status: r.exitCode ?? 255, stdout: Buffer.from(r.stdout), stderr: r.stderr, seconds: 0 };
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+}
+
+test("the forwarder (10.0.2.3) resolves through the host's resolver; one on the host's loopback stays closed unless host-gateway opens it", async (t) => {
+  let dns: DnsServer;
+  try {
+    dns = await startDnsServer(53, "10.0.2.78");
+  } catch (err) {
+    skipBecause(t, `no DNS server of the test's own on 127.0.0.1:53 (${(err as Error).message})`);
+    return;
+  }
+  try {
+    for (const [name, mode] of MODES) {
+      const before = snapshot();
+      // Opened: the forwarder reaches the host's resolver, the test's on 127.0.0.1.
+      const open = await withHostResolver("127.0.0.1", [
+        ...mode,
+        "--network",
+        "user",
+        "--add-host",
+        "h:host-gateway",
+        "-r",
+        root,
+        "sh",
+        "-c",
+        `cat /etc/resolv.conf; nslookup open-${name}.tsminc.test`,
+      ]);
+      assert.equal(open.status, 0, open.stderr);
+      assert.match(open.stdout.toString(), /^nameserver 10\.0\.2\.3\n/);
+      assert.match(open.stdout.toString(), /Address( 1)?: 10\.0\.2\.78$/m, name);
+      assert.ok(dns.queries.includes(`open-${name}.tsminc.test`));
+      // Closed: no forwarder, no nameserver, one line saying so; asking 10.0.2.3 anyway gets nothing.
+      const closed = await withHostResolver("127.0.0.1", [
+        ...mode,
+        "--network",
+        "user",
+        "-r",
+        root,
+        "sh",
+        "-c",
+        `cat /etc/resolv.conf; nslookup closed-${name}.tsminc.test 10.0.2.3 >/dev/null 2>&1; echo "nslookup $?"`,
+      ]);
+      assert.equal(closed.status, 0, closed.stderr);
+      assert.equal(closed.stdout.toString(), "nslookup 1\n", name);
+      assert.match(closed.stderr, /^tsminc: the host's resolver \(127\.0\.0\.1\) is on its loopback.*--dns IP/m);
+      assert.ok(!dns.queries.includes(`closed-${name}.tsminc.test`), "the host's loopback resolver was reached");
+      assert.deepEqual(await leftoversAfter(before), []);
+    }
   } finally {
     dns.close();
   }

@@ -50,6 +50,7 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   enterScript: "/pkg/guest-init/enter.sh",
   guestInit: "g1",
   cgroups: { v2: { mount: "/sys/fs/cgroup", controllers: ["cpu", "memory", "pids"] }, v1: {} },
+  resolvers: { first: "192.0.2.53", upstream: [] },
   binfmt: undefined,
   ...over,
 });

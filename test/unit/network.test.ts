@@ -4,7 +4,15 @@ import { test } from "node:test";
 import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 import type { HostFacts } from "../../src/core/host-facts.js";
-import { addHostfwd, hostsFile, parseAddHost, parsePublish, resolvConf } from "../../src/core/network.js";
+import {
+  addHostfwd,
+  dnsSetup,
+  hostsFile,
+  nameservers,
+  parseAddHost,
+  parsePublish,
+  resolvConf,
+} from "../../src/core/network.js";
 import { planNs } from "../../src/core/ns-plan.js";
 import { planVm } from "../../src/core/vm-plan.js";
 import { facts } from "../helpers/facts.js";
@@ -59,7 +67,6 @@ test("the container's /etc/hosts and /etc/resolv.conf on the NAT", () => {
     ]),
     "127.0.0.1\tlocalhost\n10.0.2.15\tbox\n10.0.2.9\tdb\n10.0.2.2\thost\n",
   );
-  assert.equal(resolvConf([]), "nameserver 10.0.2.3\n");
   assert.equal(resolvConf(["192.0.2.53"]), "nameserver 192.0.2.53\n");
 });
 
@@ -139,4 +146,35 @@ test("ns mode, user: nsrun makes the namespace, slirp4netns configures it and re
     ),
     true,
   );
+});
+
+test("DNS: the forwarder unless the host's resolver is on its loopback; then the upstream servers, or none and a notice", () => {
+  assert.deepEqual(nameservers("# c\nnameserver 127.0.0.53\n  nameserver 192.0.2.1\nsearch x\n"), [
+    "127.0.0.53",
+    "192.0.2.1",
+  ]);
+  const away = { first: "192.0.2.53", upstream: [] };
+  const local = { first: "127.0.0.53", upstream: ["127.0.0.1", "192.0.2.1", "::1", "fe80::1"] };
+  assert.deepEqual(dnsSetup(away, [], false), { forwarder: true, nameservers: ["10.0.2.3"], notice: undefined });
+  assert.deepEqual(dnsSetup(local, [], false), { forwarder: false, nameservers: ["192.0.2.1"], notice: undefined });
+  // host-gateway opened the host's loopback anyway: the forwarder may lead there too.
+  assert.deepEqual(dnsSetup(local, [], true), { forwarder: true, nameservers: ["10.0.2.3"], notice: undefined });
+  assert.deepEqual(dnsSetup(local, ["192.0.2.9"], false), {
+    forwarder: false,
+    nameservers: ["192.0.2.9"],
+    notice: undefined,
+  });
+  const alone = dnsSetup({ first: "127.0.0.1", upstream: [] }, [], false);
+  assert.deepEqual([alone.forwarder, alone.nameservers], [false, []]);
+  assert.match(alone.notice ?? "", /resolver \(127\.0\.0\.1\) is on its loopback.*--dns IP/);
+  assert.equal(resolvConf([]), "");
+  // The plans of both modes: slirp4netns's --disable-dns, the container's resolv.conf, the notice.
+  const loopbackHost = { resolvers: { first: "127.0.0.53", upstream: [] } };
+  for (const p of [vm({}, loopbackHost), planNs(config({ network: "user" }), facts(loopbackHost), "/t")]) {
+    assert.ok(p.args.includes("--disable-dns"));
+    assert.equal(p.files.network?.resolv, "");
+    assert.equal(p.notices.filter((n) => /resolves no names/.test(n)).length, 1);
+  }
+  assert.ok(!vm({}).args.includes("--disable-dns"));
+  assert.deepEqual(vm({}).notices, []);
 });
