@@ -18,6 +18,7 @@ import { spawnRunner } from "../src/host/spawn-runner.js";
 import { fillVmTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
 import { which } from "../src/host/which.js";
 import { busyboxRootfs } from "../test/helpers/rootfs.js";
+import { imageBench } from "./image-cases.js";
 import { nsBackends } from "./net-backends.js";
 import { startSink } from "./tcp-sink.js";
 
@@ -369,9 +370,15 @@ async function main(): Promise<void> {
   const arches: ArchName[] = values.arch ? [values.arch as ArchName] : ["x86_64", "arm64", "arm"];
   const roots = Object.fromEntries(arches.map((a) => [a, busyboxRootfs(a)])) as Record<ArchName, string>;
   const x86 = arches.includes("x86_64") ? roots.x86_64 : busyboxRootfs("x86_64");
+  const images = arches.includes("x86_64") ? await imageBench() : undefined;
   const cases = [
     ...arches.flatMap((a) => qemuCases(a, roots[a])),
     ...(arches.includes("x86_64") ? [mincsStyle(x86), ...hostCases(x86)] : []),
+    ...(images?.cases ?? []).map((c): Case => ({
+      name: c.name,
+      ...(c.floor === undefined ? {} : { floor: c.floor }),
+      run: () => timed(c.argv),
+    })),
   ];
   const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const rss = new Map<string, number[]>(cases.map((c) => [c.name, []]));
@@ -386,6 +393,10 @@ async function main(): Promise<void> {
   }
   process.stdout.write(summarize(samples, cases));
   process.stdout.write(targets(samples));
+  if (images !== undefined) {
+    process.stdout.write(images.summary((name) => median(samples.get(name))));
+    await images.stop();
+  }
   if (arches.includes("x86_64")) process.stdout.write(await throughput(x86, Math.min(runs, 3)));
   if (arches.includes("x86_64")) {
     process.stdout.write(await networkThroughput(x86, Math.min(runs, 3)));

@@ -32,6 +32,10 @@
 #   --interpreter P    the qemu-user binary the host's binfmt_misc looks up by path for the rootfs's
 #                      foreign arch: bound read-only at the same path inside the container
 #   --term TERM        the container's TERM (it runs on the caller's terminal); else it has none
+#   --env FILE         the command's whole environment, NUL-separated KEY=VALUE entries (confine
+#                      sets it byte for byte; --term and the default PATH and HOME then do not apply)
+#   --path PATH        where the command is looked up (the container's PATH; default the usual one)
+#   --workdir DIR      the folder the command starts in, made when missing (default /)
 #   --debug            trace every step on stderr
 set -u
 
@@ -58,6 +62,9 @@ NOPRIV=0
 INIT=1
 INTERPRETER=""
 TERM_NAME=""
+ENVFILE=""
+SEARCH_PATH=""
+WORKDIR=""
 # Where the pivot parks the old root.
 OLD=/dev/shm
 
@@ -156,6 +163,10 @@ prepare_confine() {
 	[ "$SECCOMP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --seccomp"
 	[ "$NNP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --no-new-privs"
 	[ -z "$DEVCG" ] || CONFINE_ARGS="$CONFINE_ARGS --devices-cgroup-fd 7"
+	if [ -n "$ENVFILE" ]; then
+		exec 6<"$ENVFILE" || die "cannot read the environment"
+		CONFINE_ARGS="$CONFINE_ARGS --env-fd 6"
+	fi
 	if [ -n "$USERSPEC" ]; then
 		uid=${USERSPEC%%:*}
 		gid=${USERSPEC#*:}
@@ -246,12 +257,17 @@ run_command() {
 	# The container's whole environment: PATH, HOME, and TERM on a terminal. The caller's (tokens,
 	# paths, the kernel's leftovers in the VM) stays out; the launcher starts this with nothing else.
 	unset OLDPWD
-	PATH=$CONTAINER_PATH
+	PATH=${SEARCH_PATH:-$CONTAINER_PATH}
 	HOME=/root
 	case "$USERSPEC" in "" | 0 | 0:*) ;; *) HOME=/ ;; esac
 	export PATH HOME
 	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
-	unset NAME USEDEV USERSPEC BINDS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY
+	unset NAME USEDEV USERSPEC BINDS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY ENVFILE SEARCH_PATH
+	if [ -n "$WORKDIR" ]; then
+		[ -d "$WORKDIR" ] || mkdir -p -- "$WORKDIR" || die "cannot make the working folder $WORKDIR"
+		cd -- "$WORKDIR" || die "cannot enter the working folder $WORKDIR"
+	fi
+	unset WORKDIR
 	find_program "$1" || {
 		echo "tsminc: $1: command not found" >&2
 		exit 127
@@ -339,6 +355,9 @@ parse_options() {
 		--no-init) INIT=0 && shift ;;
 		--interpreter) INTERPRETER=$2 && shift 2 ;;
 		--term) TERM_NAME=$2 && shift 2 ;;
+		--env) ENVFILE=$2 && shift 2 ;;
+		--path) SEARCH_PATH=$2 && shift 2 ;;
+		--workdir) WORKDIR=$2 && shift 2 ;;
 		--debug) set -x && shift ;;
 		--) shift && break ;;
 		-*) die "enter.sh: unknown option $1" ;;

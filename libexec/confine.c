@@ -27,7 +27,7 @@
  *
  * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
  * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] [--no-new-privs]
- *         [--devices-cgroup-fd N] -- PATH [ARG]...
+ *         [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...
  *   --usedev                 devtmpfs as /dev
  *   --nopriv                 in a user namespace: nodes bound from /dev, no gid=5 for devpts
  *   --console PATH           the terminal to bind at /dev/console
@@ -38,6 +38,7 @@
  *   --seccomp                the default seccomp filter
  *   --no-new-privs           no setuid or file capability can raise the command's privileges
  *   --devices-cgroup-fd N    the container's cgroup (a folder opened as N, v2 or v1 devices): join it, filter
+ *   --env-fd N               the command's whole environment: NUL-ended KEY=VALUE entries read from N
  * Its own failures print one "tsminc: ..." line and exit 125.
  */
 #define _GNU_SOURCE
@@ -629,6 +630,31 @@ static void set_user(const char *spec) {
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("cannot take user %lu", uid);
 }
 
+/* ---- 4. the environment ---- */
+
+/* The NUL-ended entries read from fd as an envp: the bytes as they are, nothing of this process's. */
+static char **read_environment(int fd) {
+    size_t size = 0, cap = 4096;
+    char *buf = malloc(cap);
+    if (buf == NULL) die("out of memory");
+    for (;;) {
+        if (size == cap && (buf = realloc(buf, cap *= 2)) == NULL) die("out of memory");
+        ssize_t n = read(fd, buf + size, cap - size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) die("cannot read the environment");
+        if (n == 0) break;
+        size += (size_t)n;
+    }
+    close(fd);
+    if (size > 0 && buf[size - 1] != '\0') die("the environment file does not end with a NUL");
+    size_t count = 0;
+    for (size_t i = 0; i < size; i++) count += buf[i] == '\0';
+    char **envp = calloc(count + 1, sizeof *envp);
+    if (envp == NULL) die("out of memory");
+    for (size_t i = 0, k = 0; i < size; i += strlen(buf + i) + 1) envp[k++] = buf + i;
+    return envp;
+}
+
 /* confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]: returns once it is done. */
 static int mount_root_main(int argc, char **argv) {
     int usedev = 0, nopriv = 0;
@@ -649,7 +675,7 @@ static int mount_root_main(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
     uint64_t caps = 0;
-    int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0;
+    int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
     const char *user = NULL;
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -669,6 +695,8 @@ int main(int argc, char **argv) {
             nnp = 1;
         } else if (strcmp(argv[i], "--devices-cgroup-fd") == 0 && has_value) {
             cgroup = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--env-fd") == 0 && has_value) {
+            env_fd = atoi(argv[++i]);
         } else {
             fprintf(stderr, "tsminc: confine: bad option %s\n", argv[i]);
             return LAUNCHER_FAILED;
@@ -676,11 +704,12 @@ int main(int argc, char **argv) {
     }
     if (i + 1 >= argc) {
         fputs("tsminc: usage: confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] "
-              "[--no-new-privs] [--devices-cgroup-fd N] -- PATH [ARG]...\n",
+              "[--no-new-privs] [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...\n",
               stderr);
         return LAUNCHER_FAILED;
     }
     char **command = argv + i + 1;
+    char **envp = env_fd >= 0 ? read_environment(env_fd) : environ;
     if (!have_caps) caps = ~(uint64_t)0;
     if (mask) mask_paths();
     if (read_only) remount_read_only("/");
@@ -693,6 +722,6 @@ int main(int argc, char **argv) {
     // Only stdin, stdout and stderr reach the command (this program came in as a descriptor too).
     if (syscall(SYS_close_range, 3, ~0U, 0) != 0)
         for (int fd = 3; fd < 1024; fd++) close(fd);
-    execv(command[0], command);
+    execve(command[0], command, envp);
     die("cannot run %s", command[0]);
 }

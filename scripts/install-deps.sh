@@ -6,6 +6,7 @@ packages="
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   shellcheck ca-certificates debootstrap util-linux time qemu-user-static slirp4netns
+  docker-registry skopeo openssl apache2-utils zstd
 "
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
@@ -38,4 +39,10 @@ done
 # machine without udev (a container, a minimal VM) it can stay 0600.
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
 	$sudo chmod 0666 /dev/net/tun || echo "install-deps: cannot open /dev/net/tun to users: --nopriv --network user will not work here" >&2
+fi
+
+# The image tests start registries of their own (docker-registry, on 127.0.0.1, with their own
+# storage); the package's own service, where systemd starts it, would listen on :5000 for nothing.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled docker-registry >/dev/null 2>&1; then
+	$sudo systemctl disable --now docker-registry || true
 fi

@@ -19,7 +19,49 @@ interface OptionSpec {
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { long: "rootdir", short: "r", value: "dir", key: "rootdir", help: "the container's root filesystem (default: /)" },
+  {
+    long: "rootdir",
+    short: "r",
+    value: "dir",
+    key: "rootdir",
+    help: "the container's root filesystem (default: /); an image reference too (see --image)",
+  },
+  {
+    long: "image",
+    short: "i",
+    value: "ref",
+    key: "image",
+    help: "run an image: docker://HOST/NAME[:TAG|@DIGEST], oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE, ROOTFS.tar[.gz|.xz|.zst]",
+  },
+  {
+    long: "env",
+    short: "e",
+    value: "key[=value]",
+    key: "env",
+    list: true,
+    help: "set a variable in the container (KEY alone: copy yours)",
+  },
+  { long: "env-file", value: "file", key: "envFile", list: true, help: "read KEY=VALUE lines from a file" },
+  { long: "workdir", short: "w", value: "dir", key: "workdir", help: "the folder the command starts in" },
+  {
+    long: "entrypoint",
+    value: "program",
+    key: "entrypoint",
+    help: "replace the image's entrypoint (and its default command); '' clears it",
+  },
+  {
+    long: "tls-verify",
+    value: "bool",
+    key: "tlsVerify",
+    help: "check registries' certificates (default: true; false also allows plain http)",
+  },
+  { long: "cert-file", value: "pem", key: "certFile", help: "a CA certificate to trust for registries" },
+  {
+    long: "authfile",
+    value: "file",
+    key: "authFile",
+    help: "registry credentials (default: $REGISTRY_AUTH_FILE, podman's auth.json, ~/.docker/config.json)",
+  },
   { long: "keep", short: "k", key: "keep", help: "keep the container's tmpdir (its writes) and print how to reuse it" },
   { long: "tempdir", short: "t", value: "dir", key: "tempdir", help: "reuse a tmpdir kept with -k (implies -k)" },
   { long: "direct", short: "D", key: "direct", help: "no overlay: the container writes into the rootfs" },
@@ -191,7 +233,9 @@ export function helpText(): string {
   const width = Math.max(...rows.map(([n]) => n.length));
   return [
     "Usage: tsminc [options] [--] [command [args...]]",
-    "       tsminc gc   (clean up after killed runs; a command named gc: tsminc -- gc)",
+    "       tsminc gc   (clean up after killed runs, and prune unused images; a command named gc: tsminc -- gc)",
+    "       tsminc pull [--arch A] [--tls-verify=false] [--cert-file CA] [--authfile F] REF",
+    "       tsminc images | tsminc rmi REF...",
     "",
     "Run a command in a container; with --qemu, inside its own ermine micro-VM.",
     `In a terminal, ${ESCAPE_HELP} kills the VM. No command runs the rootfs's /bin/sh.`,

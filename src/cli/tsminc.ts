@@ -2,7 +2,10 @@
 // tsminc: runs a command in a container, in ns mode (namespaces on the host) or in vm mode (--qemu:
 // inside an ermine micro-VM). The only place its exit status is chosen: the command's own, or 125
 // when tsminc itself failed.
+import { readFileSync } from "node:fs";
 import { toRunConfig, type RawRunOptions } from "../config/from-flags.js";
+import { withImage } from "../core/container-process.js";
+import { MincError } from "../core/errors.js";
 import { EXIT } from "../core/exit-status.js";
 import { describeNsPlan, describeVmPlan } from "../core/describe-plan.js";
 import type { HostFacts } from "../core/host-facts.js";
@@ -17,6 +20,7 @@ import type { PtySpawner } from "../host/pty.js";
 import { makeTmpdir } from "../host/tmpdir.js";
 import { formatError } from "./report.js";
 import { helpText, parseTsmincArgs } from "./tsminc-args.js";
+import { hostArchOrFail, imagesCommand, pullCommand, rmiCommand, unpackImage } from "./tsminc-images.js";
 
 /** Pipe mode never opens a pseudo-terminal: node-pty is not even loaded then. */
 const noPty: PtySpawner = {
@@ -25,8 +29,28 @@ const noPty: PtySpawner = {
   },
 };
 
+/** The --env-file texts, read here so the flag front end stays pure. */
+function envFiles(raw: RawRunOptions): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const name of raw.envFile ?? []) {
+    try {
+      texts[name] = readFileSync(name, "utf8");
+    } catch (cause) {
+      throw new MincError("usage", `--env-file ${name}: cannot read it`, { hint: "check the path", cause });
+    }
+  }
+  return texts;
+}
+
 async function run(raw: RawRunOptions, command: string[]): Promise<void> {
-  const config = toRunConfig(raw, command, process.cwd(), rawArgvTail(command.length));
+  let config = toRunConfig(raw, command, process.cwd(), rawArgvTail(command.length), {
+    env: process.env,
+    envFiles: envFiles(raw),
+  });
+  if (config.image !== undefined) {
+    const image = await unpackImage(config.image, config.arch ?? hostArchOrFail(), config.registry, false);
+    config = withImage(config, image);
+  }
   const facts = probeHost(config);
   if (config.qemu) await runVm(config, facts);
   else await runNs(config, facts);
@@ -71,13 +95,18 @@ async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
   });
 }
 
-/** tsminc gc: what killed runs left behind. (A container command named gc: tsminc -- gc.) */
+/** tsminc gc: what killed runs left behind, and images no reference needs. (A command named gc: tsminc -- gc.) */
 async function gc(): Promise<void> {
   const [{ collectGarbage }, { probeCgroups }] = await Promise.all([
     import("../host/gc.js"),
     import("../host/cgroup.js"),
   ]);
   const done = await collectGarbage(runtimeDir(), probeCgroups());
+  const [{ openImageStore }, { pruneImages }] = await Promise.all([
+    import("../host/image-store.js"),
+    import("../host/image-gc.js"),
+  ]);
+  done.push(...pruneImages(openImageStore()));
   for (const line of done) process.stdout.write(`tsminc gc: ${line}\n`);
   process.stdout.write(`tsminc gc: ${done.length === 0 ? "nothing to clean" : `${done.length} cleaned`}\n`);
 }
@@ -88,6 +117,12 @@ async function main(argv: string[]): Promise<void> {
     const args = argv.slice(2);
     if (args.length === 1 && args[0] === "gc") {
       await gc();
+      return;
+    }
+    // Image commands (a container command of that name: tsminc -- pull ...).
+    const imageCommand = { pull: pullCommand, images: imagesCommand, rmi: rmiCommand }[args[0] ?? ""];
+    if (imageCommand !== undefined) {
+      await imageCommand(args.slice(1));
       return;
     }
     const parsed = parseTsmincArgs(args);

@@ -4,11 +4,29 @@ import { isAbsolute, resolve } from "node:path";
 import { lookupArch, type ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
 import { CAPABILITIES, parseCapabilities, resolveCapabilities } from "../core/capabilities.js";
+import { mergeEnv, parseEntrypoint, parseEnvEntry, parseEnvFile } from "../core/container-process.js";
+import { looksLikeImage, parseImageRef, type ImageRef } from "../core/image-ref.js";
 import { parseAddHost, parseDns, parsePublish, type NetworkMode } from "../core/network.js";
-import { runConfig, type Bind, type Limits, type RunConfig, type Security } from "../core/run-config.js";
+import {
+  runConfig,
+  type Bind,
+  type Limits,
+  type RegistrySettings,
+  type RunConfig,
+  type Security,
+} from "../core/run-config.js";
 
 export interface RawRunOptions {
   readonly rootdir?: string;
+  readonly image?: string;
+  readonly env?: readonly string[];
+  /** --env-file names; their texts come in through `ProcessInputs.envFiles` */
+  readonly envFile?: readonly string[];
+  readonly workdir?: string;
+  readonly entrypoint?: string;
+  readonly tlsVerify?: string;
+  readonly certFile?: string;
+  readonly authFile?: string;
   readonly keep?: boolean;
   readonly tempdir?: string;
   readonly direct?: boolean;
@@ -194,11 +212,62 @@ function commandBytes(command: readonly string[], raw: readonly Buffer[] | undef
   return same ? [...raw] : command.map((word) => Buffer.from(word));
 }
 
+/** What the flags refer to outside themselves: read by the CLI's shell, passed in. */
+export interface CallerInputs {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** each --env-file's text, by the name given */
+  readonly envFiles: Readonly<Record<string, string>>;
+}
+
+const NO_INPUTS: CallerInputs = { env: {}, envFiles: {} };
+
+/** -i REF, or -r / --nopriv with a value that names an image (a transport, or a tarball's name). */
+function parseImage(raw: RawRunOptions, cwd: string): ImageRef | undefined {
+  const given = [
+    ...(raw.image === undefined ? [] : [["-i", raw.image]]),
+    ...(raw.rootdir !== undefined && looksLikeImage(raw.rootdir) ? [["-r", raw.rootdir]] : []),
+    ...(raw.nopriv !== undefined && looksLikeImage(raw.nopriv) ? [["--nopriv", raw.nopriv]] : []),
+  ];
+  const [first, second] = given;
+  if (second !== undefined) throw usage(`${first?.[0]} and ${second[0]} both name an image`, "name it once");
+  if (raw.image !== undefined && raw.rootdir !== undefined)
+    throw usage("-i names the image the root comes from; -r cannot name another root", "drop -r");
+  const text = first?.[1];
+  if (text === undefined) return undefined;
+  // -i NAME[:TAG] with no transport is a registry's, as podman and docker take it.
+  const bare = first?.[0] === "-i" && !looksLikeImage(text) && !text.startsWith("/") && !text.startsWith(".");
+  return parseImageRef(bare ? `docker://${text}` : text, (p) => resolve(cwd, p));
+}
+
+function parseRegistry(raw: RawRunOptions, cwd: string): RegistrySettings {
+  const tls = raw.tlsVerify ?? "true";
+  if (tls !== "true" && tls !== "false")
+    throw usage(`--tls-verify takes true or false, not "${tls}"`, "e.g. --tls-verify=false");
+  return {
+    tlsVerify: tls === "true",
+    certFile: raw.certFile === undefined ? undefined : resolve(cwd, raw.certFile),
+    authFile: raw.authFile === undefined ? undefined : resolve(cwd, raw.authFile),
+  };
+}
+
+function parseEnv(raw: RawRunOptions, inputs: CallerInputs): string[] {
+  const fromFiles = (raw.envFile ?? []).flatMap((name) => parseEnvFile(inputs.envFiles[name] ?? "", name, inputs.env));
+  const fromFlags = (raw.env ?? []).flatMap((e) => parseEnvEntry(e, inputs.env, "--env") ?? []);
+  return mergeEnv(fromFiles, fromFlags);
+}
+
+function parseWorkdir(text: string): string {
+  if (!text.startsWith("/") || text.includes("\0"))
+    throw usage(`--workdir takes an absolute path, not "${text}"`, "e.g. -w /src");
+  return text;
+}
+
 export function toRunConfig(
   raw: RawRunOptions,
   command: readonly string[],
   cwd: string,
   rawCommand?: readonly Buffer[],
+  inputs: CallerInputs = NO_INPUTS,
 ): RunConfig {
   let arch: ArchName | undefined;
   if (raw.arch !== undefined) {
@@ -211,9 +280,17 @@ export function toRunConfig(
   if (raw.nopriv !== undefined && raw.rootdir !== undefined) {
     throw usage("--nopriv DIR already names the rootfs", "drop -r");
   }
+  const image = parseImage(raw, cwd);
+  const folder = image === undefined ? (raw.nopriv ?? raw.rootdir ?? "/") : "/";
   return runConfig({
     qemu: raw.qemu ?? false,
-    rootdir: resolve(cwd, raw.nopriv ?? raw.rootdir ?? "/"),
+    // an image's root is known once it is unpacked (withImage)
+    rootdir: resolve(cwd, folder),
+    image,
+    registry: parseRegistry(raw, cwd),
+    env: parseEnv(raw, inputs),
+    workdir: raw.workdir === undefined ? undefined : parseWorkdir(raw.workdir),
+    entrypoint: raw.entrypoint === undefined ? undefined : parseEntrypoint(raw.entrypoint),
     // -t reuses a kept tmpdir, and so keeps it again.
     keep: (raw.keep ?? false) || raw.tempdir !== undefined,
     tempdir: raw.tempdir === undefined ? undefined : resolve(cwd, raw.tempdir),

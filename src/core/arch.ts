@@ -21,6 +21,9 @@ export interface ArchInfo {
   readonly nodeArch: string;
   /** Debian's name for the arch (dpkg, debootstrap --arch) */
   readonly debianArch: string;
+  /** the OCI image spec's platform.architecture and platform.variant (Go's GOARCH/GOARM names) */
+  readonly ociArch: string;
+  readonly ociVariant: string | undefined;
   /** what `uname -m` prints inside the guest */
   readonly unameMachine: string;
   /** qemu-system binary and the Debian package that ships it */
@@ -53,6 +56,8 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     libcPackage: "libc6-dev-amd64-cross",
     nodeArch: "x64",
     debianArch: "amd64",
+    ociArch: "amd64",
+    ociVariant: undefined,
     unameMachine: "x86_64",
     qemuBinary: "qemu-system-x86_64",
     qemuPackage: "qemu-system-x86",
@@ -76,6 +81,8 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     libcPackage: "libc6-dev-arm64-cross",
     nodeArch: "arm64",
     debianArch: "arm64",
+    ociArch: "arm64",
+    ociVariant: "v8",
     unameMachine: "aarch64",
     qemuBinary: "qemu-system-aarch64",
     qemuPackage: "qemu-system-arm",
@@ -99,6 +106,8 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     libcPackage: "libc6-dev-armhf-cross",
     nodeArch: "arm",
     debianArch: "armhf",
+    ociArch: "arm",
+    ociVariant: "v7",
     unameMachine: "armv7l",
     qemuBinary: "qemu-system-arm",
     qemuPackage: "qemu-system-arm",

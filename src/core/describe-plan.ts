@@ -1,5 +1,6 @@
 // The human-readable plan that --dry-run prints, for either mode, the argv shell-quoted. Pure.
 import { ARCHES } from "./arch.js";
+import { formatImageRef } from "./image-ref.js";
 import { NAT } from "./network.js";
 import type { NsPlan } from "./ns-plan.js";
 import type { RunConfig } from "./run-config.js";
@@ -60,7 +61,10 @@ function commonRows(config: RunConfig, plan: VmPlan | NsPlan, limitsOn: string):
       ? []
       : [["limits", describeLimits(config, plan.cgroup.version, limitsOn)] as Row]),
     ...(config.timeoutSec === undefined ? [] : [["timeout", `${config.timeoutSec} s, then exit 124`] as Row]),
+    ...(config.image === undefined ? [] : [["from image", formatImageRef(config.image)] as Row]),
     ["command", config.command.length > 0 ? shellJoin(config.command) : "/bin/sh (the rootfs's shell)"],
+    ["environment", shellJoin(plan.files.env.toString().split("\0").slice(0, -1))],
+    ["workdir", shellQuote(config.workdir ?? "/")],
     ...config.binds.map((b): Row => ["bind", `${shellQuote(b.source)} -> ${shellQuote(b.target)}`]),
   ];
 }

@@ -8,6 +8,8 @@ export type ErrorCode =
   | "config" // a kernel or busybox config is unusable
   | "build" // a build step failed
   | "image" // an ermine image is missing or incomplete
+  | "registry" // a container image's registry refused or failed (auth, unknown tag, unreachable)
+  | "layer" // a container image's layer or archive is malformed or hostile
   | "system" // the host refused something at run time (a cgroup, a mount)
   | "internal"; // a bug of ours
 

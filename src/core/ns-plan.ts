@@ -7,6 +7,7 @@ import { planRunCgroups, type CgroupPlan } from "./cgroup-plan.js";
 import { MincError } from "./errors.js";
 import type { HostFacts } from "./host-facts.js";
 import { nsrunArgs, slirpSpec } from "./nsrun-argv.js";
+import { containerEnv, envFile } from "./container-process.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import type { RunConfig } from "./run-config.js";
 import { NAT, type Publish } from "./network.js";
@@ -19,7 +20,7 @@ import {
   hasBinds,
   networkFiles,
   networkNotices,
-  termOption,
+  containerTerm,
 } from "./run-script.js";
 
 export interface NsPlan {
@@ -29,6 +30,8 @@ export interface NsPlan {
   readonly notices: readonly string[];
   readonly files: {
     readonly args: Buffer;
+    /** the container's whole environment (confine --env-fd) */
+    readonly env: Buffer;
     readonly binds: Buffer;
     readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
   };
@@ -121,7 +124,8 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     "inherit",
     "--confine",
     `${image.dir}/confine`,
-    ...termOption(facts.stdinTty, facts.term),
+    "--env",
+    `${tmpdir}/env`,
     ...(hasBinds(config) ? ["--binds", `${tmpdir}/binds.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
     ...entryOptions({ ...config, name: undefined }, cgroup?.devices),
@@ -140,6 +144,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     notices: [...notices, ...networkNotices(config, facts), ...warnings],
     files: {
       args: argsFile(config.commandBytes),
+      env: envFile(containerEnv(config, containerTerm(facts.stdinTty, facts.term))),
       binds: nsBindsFile(config, tmpdir),
       network: networkFiles(config, facts, NAT.ns),
     },

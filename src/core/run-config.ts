@@ -2,6 +2,7 @@
 // an OCI config.json) builds a RunConfig with runConfig(), whose rules need the config alone. Pure.
 import type { ArchName } from "./arch.js";
 import type { Capability } from "./capabilities.js";
+import type { ImageRef } from "./image-ref.js";
 import type { AddHost, NetworkMode, Publish } from "./network.js";
 import { MincError } from "./errors.js";
 
@@ -34,10 +35,29 @@ export interface Security {
   readonly readOnly: boolean;
 }
 
+/** How images are fetched from registries (--tls-verify, --cert-file, --authfile). */
+export interface RegistrySettings {
+  readonly tlsVerify: boolean;
+  /** a CA (PEM) to trust besides the system's */
+  readonly certFile: string | undefined;
+  /** the auth file; undefined: $REGISTRY_AUTH_FILE, podman's, then docker's */
+  readonly authFile: string | undefined;
+}
+
 export interface RunConfig {
   /** vm mode (an ermine micro-VM) or ns mode (namespaces on the host) */
   readonly qemu: boolean;
+  /** the root: a folder (-r DIR), or the one an image was unpacked into (see withImage) */
   readonly rootdir: string;
+  /** the image the root comes from (-i REF, or -r/--nopriv with a reference); undefined: a folder */
+  readonly image: ImageRef | undefined;
+  readonly registry: RegistrySettings;
+  /** KEY=VALUE entries for the container's environment, in order (-e, --env-file; an image's Env first) */
+  readonly env: readonly string[];
+  /** the folder the command starts in (-w, an image's WorkingDir); undefined: / */
+  readonly workdir: string | undefined;
+  /** --entrypoint: replaces an image's Entrypoint (and drops its Cmd); undefined: the image's */
+  readonly entrypoint: readonly string[] | undefined;
   readonly keep: boolean;
   /** a kept container's tmpdir to reuse (-t) */
   readonly tempdir: string | undefined;
@@ -88,6 +108,12 @@ function check(c: RunConfig): void {
     throw refuse("--keep and --direct do not mix: with --direct nothing is kept apart", "drop one of them");
   if (c.direct && c.tempdir !== undefined)
     throw refuse("-t and --direct do not mix: with --direct nothing was kept to reuse", "drop one of them");
+  if (c.image !== undefined && c.direct) {
+    throw refuse(
+      "--direct cannot apply to an image: its unpacked root is shared by every run and never written",
+      "drop --direct (the container writes to its own overlay)",
+    );
+  }
   if (c.nopriv && c.limits !== undefined) {
     throw refuse(
       "--mem-limit, --cpu-limit and --pid-max need root: --nopriv gets no cgroup of its own",

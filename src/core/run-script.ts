@@ -1,5 +1,6 @@
 // The run.sh the guest's init runs from the share, and the NUL-separated files beside it. Pure.
 import { capabilityMask } from "./capabilities.js";
+import { CONTAINER_PATH, containerEnv, containerPath } from "./container-process.js";
 import { hostsFile, resolvConf, runDns } from "./network.js";
 import type { HostFacts } from "./host-facts.js";
 import type { RunConfig } from "./run-config.js";
@@ -7,12 +8,18 @@ import { shellJoin } from "./shell-quote.js";
 
 /** Where the share is mounted in the guest, and the files tsminc writes into it. */
 export const GUEST_SHARE = "/mnt";
-export const SHARE_FILES = { runSh: "run.sh", args: "args", binds: "binds.list", status: "exitcode" } as const;
+export const SHARE_FILES = {
+  runSh: "run.sh",
+  args: "args",
+  env: "env",
+  binds: "binds.list",
+  status: "exitcode",
+} as const;
 
 export type StdioMode = "tty" | "ports";
 
-/** The PATH the entry chain runs with on the host, and the container's (enter.sh sets the same). */
-export const CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The PATH the entry chain runs with on the host, and the container's default (enter.sh's too). */
+export { CONTAINER_PATH };
 
 /** The command's arguments, each ended by a NUL: read back by enter.sh without any shell parsing. */
 export function argsFile(command: readonly Buffer[]): Buffer {
@@ -67,7 +74,17 @@ export function entryOptions(config: RunConfig, devicesCgroup: string | undefine
     ...(devicesCgroup === undefined ? [] : ["--devices-cgroup", devicesCgroup]),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
     ...(config.init ? [] : ["--no-init"]),
+    ...processOptions(config),
     ...(config.debug ? ["--debug"] : []),
+  ];
+}
+
+/** enter.sh's --path (where the command is looked up, when the container's PATH is not the default) and --workdir. */
+function processOptions(config: RunConfig): string[] {
+  const path = containerPath(containerEnv(config, undefined));
+  return [
+    ...(path === CONTAINER_PATH ? [] : ["--path", path]),
+    ...(config.workdir === undefined ? [] : ["--workdir", config.workdir]),
   ];
 }
 
@@ -104,9 +121,9 @@ export function filtersDevices(config: RunConfig): boolean {
   return !config.security.privileged && !config.usedev && (config.qemu || !config.nopriv);
 }
 
-/** enter.sh's --term: the caller's TERM, for a container on the caller's terminal only. */
-export function termOption(terminal: boolean, term: string | undefined): string[] {
-  return terminal && term !== undefined && term !== "" ? ["--term", term] : [];
+/** The container's TERM: the caller's, for a container on the caller's terminal only. */
+export function containerTerm(terminal: boolean, term: string | undefined): string | undefined {
+  return terminal && term !== undefined && term !== "" ? term : undefined;
 }
 
 /**
@@ -120,7 +137,6 @@ export function runScript(
   config: RunConfig,
   stdio: StdioMode,
   tty: { rows: number; cols: number } | undefined,
-  term: readonly string[] = [],
 ): string {
   const local = argsFile(config.commandBytes).length > LOCAL_ARGS_OVER;
   const words = [
@@ -128,7 +144,8 @@ export function runScript(
     "--stdio",
     stdio,
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
-    ...term,
+    "--env",
+    `${GUEST_SHARE}/${SHARE_FILES.env}`,
     ...(hasBinds(config) ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
     ...entryOptions(config, filtersDevices(config) ? GUEST_DEVICES_CGROUP : undefined),
     `${GUEST_SHARE}/root`,

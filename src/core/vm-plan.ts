@@ -6,6 +6,7 @@ import { MincError } from "./errors.js";
 import type { HostFacts, ImageFacts } from "./host-facts.js";
 import { nsrunArgs, slirpSpec, vmBridge } from "./nsrun-argv.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
+import { containerEnv, envFile } from "./container-process.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
 import { NAT, type Publish } from "./network.js";
@@ -15,7 +16,7 @@ import {
   networkFiles,
   networkNotices,
   runScript,
-  termOption,
+  containerTerm,
   type StdioMode,
 } from "./run-script.js";
 
@@ -42,6 +43,8 @@ export interface VmPlan {
   readonly files: {
     readonly runSh: string;
     readonly args: Buffer;
+    /** the container's whole environment (confine --env-fd) */
+    readonly env: Buffer;
     readonly binds: Buffer;
     readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
   };
@@ -166,9 +169,9 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
         { ...config, name: config.name ?? facts.hostname },
         stdio,
         stdio === "tty" ? facts.ttySize : undefined,
-        termOption(stdio === "tty", facts.term),
       ),
       args: argsFile(config.commandBytes),
+      env: envFile(containerEnv(config, containerTerm(stdio === "tty", facts.term))),
       binds: bindsFile(config),
       network: networkFiles(config, facts, NAT.vm),
     },

@@ -59,6 +59,7 @@ export function fillVmTmpdir(plan: VmPlan): void {
   writeNetworkFiles(plan.tmpdir, plan.files.network);
   writeFileSync(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
   writeFileSync(at(SHARE_FILES.args), plan.files.args);
+  writeFileSync(at(SHARE_FILES.env), plan.files.env);
   writeFileSync(at(SHARE_FILES.binds), plan.files.binds);
   writeOwner(plan.tmpdir, plan.keep);
 }
@@ -67,6 +68,7 @@ export function fillVmTmpdir(plan: VmPlan): void {
 export function fillNsTmpdir(plan: NsPlan): void {
   for (const dir of ["root", "lower", "storage", "work"]) mkdirSync(join(plan.tmpdir, dir), { recursive: true });
   writeFileSync(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
+  writeFileSync(join(plan.tmpdir, SHARE_FILES.env), plan.files.env);
   writeFileSync(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
   writeNetworkFiles(plan.tmpdir, plan.files.network);
   writeOwner(plan.tmpdir, plan.keep);

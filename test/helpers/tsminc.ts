@@ -25,10 +25,16 @@ export function asUserArgv(user: AsUser | undefined, argv: readonly string[]): [
   return ["setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", ...argv]];
 }
 
-export async function tsminc(args: readonly string[], input?: string | Buffer, user?: AsUser): Promise<Run> {
+export async function tsminc(
+  args: readonly string[],
+  input?: string | Buffer,
+  user?: AsUser,
+  env: Readonly<Record<string, string>> = {},
+): Promise<Run> {
   const started = performance.now();
   const [file, argv] = asUserArgv(user, [process.execPath, TSMINC, ...args]);
   const r = await execa(file, argv, {
+    env,
     reject: false,
     encoding: "buffer",
     stripFinalNewline: false,
@@ -44,8 +50,8 @@ export async function tsminc(args: readonly string[], input?: string | Buffer, u
 }
 
 /** tsminc started in the background: its pid, a way to signal it, its output so far, its end. */
-export function startTsminc(args: readonly string[]) {
-  const child = execa(process.execPath, [TSMINC, ...args], { reject: false, stdin: "ignore", buffer: false });
+export function startTsminc(args: readonly string[], env: Readonly<Record<string, string>> = {}) {
+  const child = execa(process.execPath, [TSMINC, ...args], { env, reject: false, stdin: "ignore", buffer: false });
   let stdout = "";
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   return {

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 import type { HostFacts } from "../../src/core/host-facts.js";
-import { planNs } from "../../src/core/ns-plan.js";
+import { planNs, type NsPlan } from "../../src/core/ns-plan.js";
 import { packageRoot } from "../../src/host/paths.js";
 import { facts } from "../helpers/facts.js";
 
@@ -34,6 +34,8 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
     "inherit",
     "--confine",
     "/img/x86_64/confine",
+    "--env",
+    "/run/tsminc/tsminc-T/env",
     "--binds",
     "/run/tsminc/tsminc-T/binds.list",
     // docker's default set without NET_RAW, /proc and /sys masked, the seccomp and device filters.
@@ -107,13 +109,26 @@ test("--nopriv: nsrun makes a user namespace mapping the caller to root, and ent
   assert.ok(p.args.includes("--nopriv"));
 });
 
-test("the chain runs with PATH alone, and on a terminal enter.sh is told the caller's TERM", () => {
+test("the chain runs with PATH alone; the container's environment is a file of its own, TERM only on a terminal", () => {
   const piped = plan({});
   assert.deepEqual(piped.env, { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" });
-  assert.ok(!piped.args.includes("--term"));
-  const onTty = plan({}, { stdinTty: true, term: "screen" });
-  assert.equal(onTty.args[onTty.args.indexOf("--term") + 1], "screen");
-  assert.ok(!plan({}, { stdinTty: true, term: undefined }).args.includes("--term"));
+  assert.equal(piped.args[piped.args.indexOf("--env") + 1], "/run/tsminc/tsminc-T/env");
+  const entries = (p: NsPlan) => p.files.env.toString().split("\0").slice(0, -1);
+  assert.deepEqual(entries(piped), ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"]);
+  assert.ok(entries(plan({}, { stdinTty: true, term: "screen" })).includes("TERM=screen"));
+  assert.ok(!entries(plan({}, { stdinTty: true, term: undefined })).some((e) => e.startsWith("TERM=")));
+  // -e entries replace the defaults in place, and reach the file byte for byte
+  const custom = entries(
+    plan({ env: ["HOME=/h", "A=x y\nz", "PATH=/p"], user: "7" }, { stdinTty: true, term: "vt100" }),
+  );
+  assert.deepEqual(custom, ["PATH=/p", "HOME=/h", "TERM=vt100", "A=x y\nz"]);
+  const withPath = plan({ env: ["PATH=/p"], workdir: "/w d" });
+  assert.deepEqual(withPath.args.slice(withPath.args.indexOf("--path"), withPath.args.indexOf("--path") + 4), [
+    "--path",
+    "/p",
+    "--workdir",
+    "/w d",
+  ]);
 });
 
 test("--nopriv --name: the hostname is nsrun's to set (sethostname works in the user namespace's uts namespace)", () => {

@@ -109,7 +109,7 @@ test("run.sh passes the container options to enter.sh, shell-quoted", () => {
   const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
   assert.equal(
     line,
-    "exec /lib/ermine/enter.sh --stdio ports --binds /mnt/binds.list --name 'it'\\''s' --usedev --net --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
+    "exec /lib/ermine/enter.sh --stdio ports --env /mnt/env --binds /mnt/binds.list --name 'it'\\''s' --usedev --net --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
   );
   assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
