@@ -1,4 +1,4 @@
-// npm run bench: every case N times, interleaved (A B C A B C ...) so machine drift cancels, then a
+// npm run bench: every case N times, interleaved (A B C, B C A, ...) so machine drift cancels, then a
 // table of median/min/max and each case's ratio to its floor, plus a JSON file of every sample.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -383,7 +383,10 @@ async function main(): Promise<void> {
   const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   const rss = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (let i = 0; i < runs; i++) {
-    for (const c of cases) {
+    // Each round starts one case later: a case that always followed the same one would carry that
+    // one's after-effects (a VM still being torn down) in every sample.
+    const round = [...cases.slice(i % cases.length), ...cases.slice(0, i % cases.length)];
+    for (const c of round) {
       const started = performance.now();
       const peak = await c.run();
       samples.get(c.name)?.push((performance.now() - started) / 1000);

@@ -3,7 +3,6 @@
 // its digest before it is used.
 import { readFileSync, existsSync, lstatSync } from "node:fs";
 import { join, normalize } from "node:path";
-import { extract } from "tar";
 import type { ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
 import type { PathRef } from "../core/image-ref.js";
@@ -118,6 +117,7 @@ export async function ociLayoutParts(layout: string, reference: string | undefin
 
 /** Unpacks an archive's plain files and folders only (no links, nothing outside `dest`). */
 async function extractArchive(file: string, dest: string, what: string): Promise<void> {
+  const { extract } = await import("tar");
   try {
     await extract({
       file,

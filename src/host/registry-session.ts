@@ -1,7 +1,7 @@
 // What one registry client shares between its calls: the HTTP client (got), the scheme, the credentials, the token.
 import { readFile } from "node:fs/promises";
 import { rootCertificates } from "node:tls";
-import got, { type Got } from "got";
+import type { Got } from "got";
 import { MincError } from "../core/errors.js";
 import { parseWwwAuthenticate } from "../core/registry-auth.js";
 import type { RegistryOptions } from "./registry.js";
@@ -57,6 +57,8 @@ export class Session {
     }
     const host = this.host;
     const idle = this.opts.idleTimeoutMs ?? 60_000;
+    // got is loaded on first use: tsminc runs that pull nothing never pay for it.
+    const { default: got } = await import("got");
     return got.extend({
       throwHttpErrors: false,
       retry: { limit: 0 },
