@@ -19,6 +19,7 @@ import { fillVmTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
 import { which } from "../src/host/which.js";
 import { busyboxRootfs } from "../test/helpers/rootfs.js";
 import { imageBench } from "./image-cases.js";
+import { runtimeCases } from "./runtime-cases.js";
 import { nsBackends } from "./net-backends.js";
 import { startSink } from "./tcp-sink.js";
 
@@ -374,6 +375,11 @@ async function main(): Promise<void> {
   const cases = [
     ...arches.flatMap((a) => qemuCases(a, roots[a])),
     ...(arches.includes("x86_64") ? [mincsStyle(x86), ...hostCases(x86)] : []),
+    ...(arches.includes("x86_64") ? await runtimeCases() : []).map((c): Case => ({
+      name: c.name,
+      ...(c.floor === undefined ? {} : { floor: c.floor }),
+      run: () => timed(c.argv),
+    })),
     ...(images?.cases ?? []).map((c): Case => ({
       name: c.name,
       ...(c.floor === undefined ? {} : { floor: c.floor }),

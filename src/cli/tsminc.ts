@@ -7,27 +7,12 @@ import { toRunConfig, type RawRunOptions } from "../config/from-flags.js";
 import { withImage } from "../core/container-process.js";
 import { MincError } from "../core/errors.js";
 import { EXIT } from "../core/exit-status.js";
-import { describeNsPlan, describeVmPlan } from "../core/describe-plan.js";
-import type { HostFacts } from "../core/host-facts.js";
-import { planNs } from "../core/ns-plan.js";
-import type { RunConfig } from "../core/run-config.js";
-import { planVm } from "../core/vm-plan.js";
-import { probeHost, runtimeDir } from "../host/probe.js";
+import { runtimeDir } from "../host/probe.js";
 import { rawArgvTail } from "../host/raw-argv.js";
-import { trapRunSignals } from "../host/signals.js";
-import { spawnRunner } from "../host/spawn-runner.js";
-import type { PtySpawner } from "../host/pty.js";
-import { makeTmpdir } from "../host/tmpdir.js";
 import { formatError } from "./report.js";
+import { runContainer } from "./run-container.js";
 import { helpText, parseTsmincArgs } from "./tsminc-args.js";
 import { hostArchOrFail, imagesCommand, pullCommand, rmiCommand, unpackImage } from "./tsminc-images.js";
-
-/** Pipe mode never opens a pseudo-terminal: node-pty is not even loaded then. */
-const noPty: PtySpawner = {
-  spawn: () => {
-    throw new Error("no pseudo-terminal in pipe mode");
-  },
-};
 
 /** The --env-file texts, read here so the flag front end stays pure. */
 function envFiles(raw: RawRunOptions): Record<string, string> {
@@ -51,48 +36,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
     const image = await unpackImage(config.image, config.arch ?? hostArchOrFail(), config.registry, false);
     config = withImage(config, image);
   }
-  const facts = probeHost(config);
-  if (config.qemu) await runVm(config, facts);
-  else await runNs(config, facts);
-}
-
-async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
-  // Plan first with a placeholder: bad input fails here, before anything is made on the host.
-  const draft = planVm(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
-  if (config.dryRun) {
-    process.stdout.write(describeVmPlan(config, draft));
-    return;
-  }
-  for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = trapRunSignals(true, false);
-  const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
-  const plan = planVm(config, facts, tmpdir);
-  const { launchVm } = await import("../host/vm-launch.js");
-  process.exitCode = await launchVm(plan, config.rootdir, {
-    runner: spawnRunner,
-    pty: plan.stdio === "tty" ? (await import("../host/pty.js")).nodePtySpawner : noPty,
-    stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-    say: (line) => process.stderr.write(`${line}\n`),
-    trap,
-  });
-}
-
-async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
-  const draft = planNs(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
-  if (config.dryRun) {
-    process.stdout.write(describeNsPlan(config, draft));
-    return;
-  }
-  for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = trapRunSignals(false, draft.terminal);
-  const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
-  // Loaded only now: start-up time counts, and each mode needs its own code only.
-  const { launchNs } = await import("../host/ns-launch.js");
-  process.exitCode = await launchNs(planNs(config, facts, tmpdir), config.rootdir, {
-    runner: spawnRunner,
-    say: (line) => process.stderr.write(`${line}\n`),
-    trap,
-  });
+  await runContainer(config);
 }
 
 /** tsminc gc: what killed runs left behind, and images no reference needs. (A command named gc: tsminc -- gc.) */

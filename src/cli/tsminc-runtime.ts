@@ -1,0 +1,278 @@
+#!/usr/bin/env node
+// tsminc-runtime: an OCI runtime with runc's command line, so podman (through conmon) runs its
+// containers in ermine micro-VMs. `create` checks the bundle and leaves a monitor process, the
+// engine's to wait for: it waits for `start`, runs the container as tsminc does and exits with its
+// status. The only place its exit status and error lines are chosen.
+import { spawn, spawnSync } from "node:child_process";
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { constants as osConstants } from "node:os";
+import { join, resolve } from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { fromOciSpec } from "../config/from-oci.js";
+import { CAPABILITIES } from "../core/capabilities.js";
+import { asMincError, MincError } from "../core/errors.js";
+import {
+  checkId,
+  listIds,
+  monitorAlive,
+  procStat,
+  readState,
+  removeState,
+  type RuntimeState,
+  startFifo,
+  stateDir,
+  stateRoot,
+  statusOf,
+  writeState,
+} from "../host/runtime-state.js";
+import { formatError } from "./report.js";
+import { checkContainer, runContainer } from "./run-container.js";
+import { parseRuntimeArgs, type RuntimeArgs } from "./runtime-args.js";
+
+const VERSION = "0.1.0";
+const OCI_VERSION = "1.0.2";
+
+const fail = (message: string, hint: string) => new MincError("usage", message, { hint });
+
+function readSpec(bundle: string): string {
+  try {
+    return readFileSync(join(bundle, "config.json"), "utf8");
+  } catch (cause) {
+    throw new MincError("usage", `no config.json in the bundle ${bundle}`, { hint: "give --bundle DIR", cause });
+  }
+}
+
+function one(operands: readonly string[], what: string): string {
+  if (operands.length < 1) throw fail(`${what} needs a container ID`, `tsminc-runtime ${what} ID`);
+  return checkId(operands[0]);
+}
+
+async function create(a: RuntimeArgs, root: string, log: (line: string) => void): Promise<void> {
+  const id = one(a.operands, "create");
+  const bundle = resolve(typeof a.options.bundle === "string" ? a.options.bundle : ".");
+  const { config, warnings } = fromOciSpec(readSpec(bundle), bundle);
+  if (existsSync(stateDir(root, id)))
+    throw fail(`container ${id} already exists`, "delete it first, or use another ID");
+  checkContainer(config);
+  const dir = stateDir(root, id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const made = spawnSync("mkfifo", ["-m", "0600", startFifo(dir)]);
+  if (made.status !== 0)
+    throw new MincError("system", `cannot make ${startFifo(dir)}`, { hint: "check the state root" });
+  // The monitor keeps the engine's stdio (fds 0-2, byte for byte) and its own session; the engine
+  // (conmon, a subreaper) inherits it once this process exits, and waits for it.
+  const monitor = spawn(process.execPath, [fileURLToPath(import.meta.url), "__monitor", dir, bundle], {
+    detached: true,
+    stdio: ["inherit", "inherit", "inherit", "pipe"],
+  });
+  const pid = monitor.pid;
+  if (pid === undefined) throw new MincError("system", "cannot start the container's monitor", { hint: "check node" });
+  // created means: waiting for start. The monitor says so on fd 3 (closing it) just before it waits.
+  const ready = monitor.stdio[3];
+  if (ready instanceof Readable) {
+    ready.resume();
+    await new Promise<void>((done) => {
+      ready.on("close", done);
+    });
+  }
+  if (monitor.exitCode !== null || monitor.signalCode !== null)
+    throw new MincError("system", `the monitor of ${id} ended before start`, { hint: "run with --debug" });
+  monitor.unref();
+  writeState(root, {
+    id,
+    bundle,
+    pid,
+    pidStart: procStat(pid)?.start ?? "",
+    started: false,
+    created: new Date().toISOString(),
+    annotations: {},
+  });
+  if (typeof a.options["pid-file"] === "string") writeFileSync(a.options["pid-file"], String(pid));
+  for (const w of warnings) log(`warning: ${id}: ${w}`);
+}
+
+/** The monitor: waits for `start` on the fifo, then runs the container; its status is the container's. */
+async function monitor(dir: string, bundle: string): Promise<void> {
+  const { config } = fromOciSpec(readSpec(bundle), bundle);
+  // Ready: created. Then block until `start` opens the fifo; a signal before that ends the monitor
+  // (its default action).
+  closeSync(3);
+  const fd = openSync(join(dir, "start.fifo"), "r");
+  readSync(fd, Buffer.alloc(1));
+  closeSync(fd);
+  await runContainer(config);
+}
+
+/** The fifo for writing, once the monitor reads it (it says it is ready a moment before it opens it). */
+async function openStartFifo(fifo: string, state: RuntimeState, id: string): Promise<number> {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    try {
+      return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== "ENXIO" || !monitorAlive(state) || Date.now() > until)
+        throw new MincError("system", `container ${id} is not waiting to start`, {
+          hint: "delete it and create it again",
+          cause,
+        });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}
+
+async function start(a: RuntimeArgs, root: string): Promise<void> {
+  const id = one(a.operands, "start");
+  const state = readState(root, id);
+  const status = statusOf(state);
+  if (status !== "created") throw fail(`container ${id} is ${status}, not created`, "only a created container starts");
+  const fd = await openStartFifo(startFifo(stateDir(root, id)), state, id);
+  writeSync(fd, "s");
+  closeSync(fd);
+  writeState(root, { ...state, started: true });
+}
+
+function stateCommand(a: RuntimeArgs, root: string): void {
+  const id = one(a.operands, "state");
+  const s = readState(root, id);
+  const status = statusOf(s);
+  const out = {
+    ociVersion: OCI_VERSION,
+    id,
+    status,
+    pid: status === "stopped" ? 0 : s.pid,
+    bundle: s.bundle,
+    created: s.created,
+    annotations: s.annotations,
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+/** A signal by name (TERM, SIGTERM) or number. */
+export function signalOf(text: string | undefined): number {
+  if (text === undefined) return osConstants.signals.SIGTERM;
+  if (/^\d+$/.test(text) && Number(text) > 0 && Number(text) < 65) return Number(text);
+  const name = text.toUpperCase().startsWith("SIG") ? text.toUpperCase() : `SIG${text.toUpperCase()}`;
+  const table: Readonly<Record<string, number | undefined>> = osConstants.signals;
+  const n = table[name];
+  if (n === undefined) throw fail(`unknown signal ${text}`, "give a name like TERM or a number like 15");
+  return n;
+}
+
+function kill(a: RuntimeArgs, root: string): void {
+  const id = one(a.operands, "kill");
+  const sig = signalOf(a.operands[1]);
+  const s = readState(root, id);
+  if (!monitorAlive(s)) throw fail(`container ${id} is not running`, "it has stopped already");
+  process.kill(s.pid, sig);
+}
+
+async function remove(a: RuntimeArgs, root: string): Promise<void> {
+  const id = one(a.operands, "delete");
+  const s = readState(root, id);
+  const status = statusOf(s);
+  if (status === "running" && a.options.force !== true)
+    throw fail(`container ${id} is running`, "stop it first, or use delete --force");
+  if (status !== "stopped") {
+    process.kill(s.pid, osConstants.signals.SIGKILL);
+    const until = Date.now() + 10_000;
+    while (monitorAlive(s) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+  removeState(root, id);
+}
+
+function features(): void {
+  const doc = {
+    ociVersionMin: "1.0.0",
+    ociVersionMax: OCI_VERSION,
+    hooks: [],
+    mountOptions: ["bind", "rbind", "rprivate", "private", "nosuid", "nodev", "noexec"],
+    linux: {
+      namespaces: ["mount", "uts", "ipc", "pid", "network"],
+      capabilities: CAPABILITIES.map((c) => `CAP_${c}`),
+    },
+    annotations: {
+      "run.tsminc.mode": "vm|ns",
+      "run.tsminc.arch": "x86_64|arm64|arm",
+      "run.tsminc.mem": "SIZE",
+      "run.tsminc.cpus": "N",
+    },
+  };
+  process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+function list(root: string, quiet: boolean): void {
+  const ids = listIds(root);
+  if (quiet) {
+    for (const id of ids) process.stdout.write(`${id}\n`);
+    return;
+  }
+  process.stdout.write("ID\tPID\tSTATUS\tBUNDLE\n");
+  for (const id of ids) {
+    const s = readState(root, id);
+    process.stdout.write(`${id}\t${s.pid}\t${statusOf(s)}\t${s.bundle}\n`);
+  }
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  let logFile: string | undefined;
+  let json = false;
+  const log = (line: string, level = "warning") => {
+    if (logFile === undefined) return;
+    const text = json ? JSON.stringify({ level, msg: line, time: new Date().toISOString() }) : `${level}: ${line}`;
+    appendFileSync(logFile, `${text}\n`);
+  };
+  try {
+    const a = parseRuntimeArgs(argv.slice(2));
+    logFile = typeof a.globals.log === "string" ? a.globals.log : undefined;
+    json = a.globals["log-format"] === "json";
+    const root = stateRoot(typeof a.globals.root === "string" ? a.globals.root : undefined);
+    switch (a.command) {
+      case "version":
+        process.stdout.write(`tsminc-runtime version ${VERSION}\nspec: ${OCI_VERSION}\n`);
+        return;
+      case "create":
+        await create(a, root, log);
+        return;
+      case "__monitor":
+        await monitor(a.operands[0] ?? "", a.operands[1] ?? "");
+        return;
+      case "start":
+        await start(a, root);
+        return;
+      case "state":
+        stateCommand(a, root);
+        return;
+      case "kill":
+        kill(a, root);
+        return;
+      case "delete":
+        await remove(a, root);
+        return;
+      case "features":
+        features();
+        return;
+      case "list":
+        list(root, a.options.quiet === true);
+        return;
+    }
+  } catch (err) {
+    const e = asMincError(err);
+    log(e.message, "error");
+    process.stderr.write(formatError("tsminc-runtime", e, false));
+    process.exitCode = 1;
+  }
+}
+
+void main(process.argv).then(() => process.exit(process.exitCode ?? 0));

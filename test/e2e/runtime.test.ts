@@ -1,0 +1,189 @@
+// tsminc-runtime on its own, driven as an engine drives it: the OCI state machine (create, start,
+// state, kill, delete), the container's stdio handed through byte for byte, and every error one
+// line (JSON into --log with --log-format json), in both modes, with nothing left behind.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { archOfNode } from "../../src/core/arch.js";
+import { packageRoot } from "../../src/host/paths.js";
+import { breedAll } from "../helpers/cli.js";
+import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs } from "../helpers/rootfs.js";
+
+const RUNTIME = join(packageRoot, "dist/src/cli/tsminc-runtime.js");
+let work = "";
+let root = "";
+
+before(async () => {
+  await breedAll();
+  work = mkdtempSync(join(tmpdir(), "tsminc-runtime-"));
+  root = join(work, "state");
+});
+
+after(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A bundle: a copy of the busybox root (the runtime writes into it, as runc does) and a config.json. */
+function bundle(name: string, args: string[], extra: Record<string, unknown> = {}): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  spawnSync("cp", ["-a", busyboxRootfs(archOfNode(process.arch) ?? "x86_64"), join(dir, "rootfs")], {
+    stdio: "inherit",
+  });
+  const spec = {
+    ociVersion: "1.0.2",
+    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ["PATH=/usr/bin:/bin", "FOO=b a r"], cwd: "/" },
+    root: { path: "rootfs" },
+    hostname: "box",
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    ...extra,
+  };
+  writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
+  return dir;
+}
+
+function rt(args: readonly string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(RUNTIME, ["--root", root, ...args], { encoding: "utf8" });
+  return { status: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
+}
+
+const status = (id: string) => (JSON.parse(rt(["state", id]).stdout) as { status: string; pid: number }).status;
+
+async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs create with pipes of ours as the container's stdio (as conmon does); collects what comes out. */
+function createWithPipes(args: readonly string[]) {
+  const child = spawn(RUNTIME, ["--root", root, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = Buffer.alloc(0);
+  let err = Buffer.alloc(0);
+  child.stdout.on("data", (d: Buffer) => (out = Buffer.concat([out, d])));
+  child.stderr.on("data", (d: Buffer) => (err = Buffer.concat([err, d])));
+  // The pipes close when the last holder (the monitor, after the container) lets go of them.
+  const closed = Promise.all([
+    new Promise((r) => child.stdout.on("close", r)),
+    new Promise((r) => child.stderr.on("close", r)),
+  ]);
+  const created = new Promise<number>((r) =>
+    child.on("exit", (code) => {
+      r(code ?? 255);
+    }),
+  );
+  return { child, created, closed, out: () => out, err: () => err.toString(), errBytes: () => err };
+}
+
+const MODES = [
+  { name: "vm", annotations: {} },
+  { name: "ns", annotations: { "run.tsminc.mode": "ns" } },
+] as const;
+
+for (const mode of MODES) {
+  test(`${mode.name}: create → created, start → the command runs with the bundle's args, env, cwd and hostname; stdio byte for byte`, async () => {
+    const before = snapshot();
+    const id = `io-${mode.name}`;
+    const dir = bundle(id, ["sh", "-c", 'cat; echo "out $FOO $(hostname) $(pwd)"; printf "\\001\\377" >&2; exit 3'], {
+      annotations: mode.annotations,
+    });
+    const pidFile = join(work, `${id}.pid`);
+    const c = createWithPipes(["create", "--bundle", dir, "--pid-file", pidFile, id]);
+    c.child.stdin.end("piped in\n");
+    assert.equal(await c.created, 0, c.err());
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    assert.ok(pid > 0);
+    assert.equal(status(id), "created");
+    assert.equal(rt(["start", id]).status, 0);
+    await c.closed;
+    assert.equal(c.out().toString(), "piped in\nout b a r box /\n");
+    assert.deepEqual(c.errBytes(), Buffer.from([1, 0xff]));
+    await until("stopped", () => status(id) === "stopped");
+    const again = rt(["start", id]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /^tsminc-runtime: container \S+ is stopped, not created$/m);
+    assert.equal(rt(["delete", id]).status, 0);
+    assert.ok(!existsSync(join(root, id)));
+    assert.match(rt(["state", id]).stderr, /does not exist/);
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+  });
+
+  test(`${mode.name}: kill TERM stops a running sleep; delete refuses a running container without --force`, async () => {
+    const before = snapshot();
+    const id = `kill-${mode.name}`;
+    const dir = bundle(id, ["sleep", "600"], { annotations: mode.annotations });
+    const c = createWithPipes(["create", "--bundle", dir, id]);
+    c.child.stdin.end();
+    assert.equal(await c.created, 0, c.err());
+    assert.equal(rt(["start", id]).status, 0);
+    assert.equal(status(id), "running");
+    const refused = rt(["delete", id]);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /is running/);
+    // the VM is up and the command started: then TERM
+    assert.equal(rt(["kill", id, "TERM"]).status, 0);
+    await until("stopped", () => status(id) === "stopped");
+    assert.equal(rt(["delete", id]).status, 0);
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+  });
+}
+
+test("delete --force ends a running container and leaves nothing", async () => {
+  const before = snapshot();
+  const dir = bundle("force", ["sleep", "600"]);
+  const c = createWithPipes(["create", "--bundle", dir, "force"]);
+  c.child.stdin.end();
+  assert.equal(await c.created, 0, c.err());
+  assert.equal(rt(["start", "force"]).status, 0);
+  assert.equal(rt(["delete", "--force", "force"]).status, 0);
+  assert.ok(!existsSync(join(root, "force")));
+  assert.deepEqual(await leftoversAfter(before, 10_000), []);
+});
+
+test("errors are one line and status 1: a bad bundle, an ID in use, bad IDs and signals, unknown options; --log-format json logs them", () => {
+  const dir = bundle("err", ["true"]);
+  const log = join(work, "log.json");
+  const cases: [string[], RegExp][] = [
+    [["create", "--bundle", join(work, "nowhere"), "x1"], /no config\.json in the bundle/],
+    [["create", "--bundle", bundle("noargs", []), "x2"], /process\.args is empty/],
+    [["create", "--bundle", dir, "bad/id"], /container ID "bad\/id" is not valid/],
+    [["start", "ghost"], /container ghost does not exist/],
+    [["kill", "ghost", "NOPE"], /unknown signal NOPE/],
+    [["create", "--bogus", "x"], /create: unknown option --bogus/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = spawnSync(RUNTIME, ["--root", root, "--log", log, "--log-format", "json", ...args], { encoding: "utf8" });
+    assert.equal(r.status, 1, args.join(" "));
+    const lines = r.stderr.split("\n").filter((l) => l.startsWith("tsminc-runtime:") && !l.includes("hint:"));
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0] ?? "", message);
+  }
+  const logged = readFileSync(log, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { level: string; msg: string });
+  assert.ok(logged.length >= 3 && logged.every((l) => l.level === "error" && l.msg.length > 0));
+  const created = createWithPipes(["create", "--bundle", dir, "dup"]);
+  created.child.stdin.end();
+  return created.created.then((code) => {
+    assert.equal(code, 0);
+    const dup = rt(["create", "--bundle", dir, "dup"]);
+    assert.equal(dup.status, 1);
+    assert.match(dup.stderr, /container dup already exists/);
+    assert.equal(rt(["delete", "dup"]).status, 0);
+  });
+});
+
+test("features, list and --version answer as runc's do", () => {
+  const f = JSON.parse(rt(["features"]).stdout) as { ociVersionMin: string; ociVersionMax: string };
+  assert.equal(f.ociVersionMin, "1.0.0");
+  assert.match(rt(["--version"]).stdout, /^tsminc-runtime version \S+\nspec: 1\.0\.2\n$/);
+  assert.match(rt(["list"]).stdout, /^ID\tPID\tSTATUS\tBUNDLE\n/);
+});

@@ -1,0 +1,114 @@
+// The OCI runtime front end (config.json to RunConfig) and runc's command line, without a VM.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fromOciSpec, VM_MEMORY_OVERHEAD_MIB } from "../../src/config/from-oci.js";
+import { parseRuntimeArgs } from "../../src/cli/runtime-args.js";
+import { MincError } from "../../src/core/errors.js";
+
+const spec = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    ociVersion: "1.0.2",
+    process: {
+      user: { uid: 1000, gid: 100 },
+      args: ["sh", "-c", "echo hi"],
+      env: ["PATH=/bin", "TERM=xterm"],
+      cwd: "/work",
+      capabilities: { bounding: ["CAP_CHOWN", "CAP_KILL"] },
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs", readonly: true },
+    hostname: "pod",
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/dev/shm", type: "bind", source: "/var/shm", options: ["bind"] },
+      { destination: "/etc/hosts", type: "bind", source: "/run/ctr/hosts", options: ["rbind", "rprivate"] },
+    ],
+    linux: { resources: { memory: { limit: 256 * 2 ** 20 }, cpu: { quota: 150000, period: 100000 } }, seccomp: {} },
+    ...over,
+  });
+
+test("config.json: the process, root, hostname, binds and confinement become the RunConfig; the VM is sized from the limits", () => {
+  const { config, warnings } = fromOciSpec(spec(), "/b");
+  assert.equal(config.qemu, true);
+  assert.equal(config.rootdir, "/b/rootfs");
+  assert.equal(config.direct, true);
+  assert.deepEqual(config.command, ["sh", "-c", "echo hi"]);
+  assert.deepEqual(config.env, ["PATH=/bin", "TERM=xterm"]);
+  assert.equal(config.workdir, "/work");
+  assert.deepEqual(config.user, { uid: 1000, gid: 100 });
+  assert.equal(config.name, "pod");
+  assert.deepEqual(config.binds, [{ source: "/run/ctr/hosts", target: "/etc/hosts" }]);
+  assert.deepEqual(config.security.caps, ["CHOWN", "KILL"]);
+  assert.equal(config.security.noNewPrivs, true);
+  assert.equal(config.security.seccomp, true);
+  assert.equal(config.security.readOnly, true);
+  assert.equal(config.memMiB, 256 + VM_MEMORY_OVERHEAD_MIB);
+  assert.equal(config.cpus, 2);
+  assert.equal(config.network, "none");
+  assert.deepEqual(warnings, []);
+});
+
+test("annotations choose ns mode, the arch and the VM's size; ns mode takes no VM size", () => {
+  const ns = fromOciSpec(spec({ annotations: { "run.tsminc.mode": "ns" } }), "/b").config;
+  assert.equal(ns.qemu, false);
+  assert.equal(ns.memMiB, undefined);
+  const vm = fromOciSpec(
+    spec({ annotations: { "run.tsminc.arch": "arm64", "run.tsminc.mem": "1G", "run.tsminc.cpus": "4" } }),
+    "/b",
+  );
+  assert.deepEqual([vm.config.arch, vm.config.memMiB, vm.config.cpus], ["arm64", 1024, 4]);
+});
+
+test("what cannot be honored: refused in one line, or a warning for the log", () => {
+  const refused: [Record<string, unknown>, RegExp][] = [
+    [{ process: { args: [] } }, /process\.args is empty/],
+    [{ process: { args: ["sh"], terminal: true } }, /process\.terminal/],
+    [{ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs" }] }, /only bind mounts/],
+    [{ process: { args: ["sh"], capabilities: { bounding: ["CAP_NOPE"] } } }, /unknown capability CAP_NOPE/],
+    [{ annotations: { "run.tsminc.mode": "kvm" } }, /vm or ns/],
+    [{ annotations: { "run.tsminc.arch": "sparc" } }, /sparc/],
+  ];
+  for (const [over, message] of refused) {
+    assert.throws(
+      () => fromOciSpec(spec(over), "/b"),
+      (e: unknown) => e instanceof MincError && message.test(e.message) && !e.message.includes("\n"),
+      String(message),
+    );
+  }
+  assert.throws(() => fromOciSpec("{", "/b"), /not a valid OCI runtime spec/);
+  const { warnings } = fromOciSpec(
+    spec({
+      mounts: [{ destination: "/ro", type: "bind", source: "/srv", options: ["ro"] }],
+      linux: { namespaces: [{ type: "network", path: "/run/netns/x" }] },
+    }),
+    "/b",
+  );
+  assert.equal(warnings.length, 2);
+});
+
+test("runc's command line: global options, the command, its options in either spelling, operands", () => {
+  const a = parseRuntimeArgs([
+    "--root",
+    "/r",
+    "--log=/l",
+    "--log-format",
+    "json",
+    "--systemd-cgroup",
+    "create",
+    "-b",
+    "/bun",
+    "--pid-file=/p",
+    "--no-pivot",
+    "id1",
+  ]);
+  assert.deepEqual(a.globals, { root: "/r", log: "/l", "log-format": "json", "systemd-cgroup": true });
+  assert.equal(a.command, "create");
+  assert.deepEqual(a.options, { bundle: "/bun", "pid-file": "/p", "no-pivot": true });
+  assert.deepEqual(a.operands, ["id1"]);
+  assert.deepEqual(parseRuntimeArgs(["kill", "--all", "id", "9"]).operands, ["id", "9"]);
+  assert.equal(parseRuntimeArgs(["delete", "-f", "id"]).options.force, true);
+  assert.equal(parseRuntimeArgs(["--version"]).command, "version");
+  assert.throws(() => parseRuntimeArgs(["exec", "id"]), /unknown command "exec"/);
+  assert.throws(() => parseRuntimeArgs(["create", "--pid-file"]), /needs a value/);
+  assert.throws(() => parseRuntimeArgs([]), /needs a command/);
+});
