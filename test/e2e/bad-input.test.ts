@@ -1,6 +1,6 @@
 // Bad input to tsermine: a one-line error naming the fix, a non-zero exit, and nothing written.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -55,8 +55,11 @@ const cases: {
 
 for (const c of cases) {
   test(`bad input: ${c.name}`, async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "tsminc-bad-")), "images");
+    const parent = mkdtempSync(join(tmpdir(), "tsminc-bad-"));
+    const out = join(parent, "images");
     const r = await tsermine(["breed", ...c.args, "--out", out], c.env);
+    const written = existsSync(out);
+    rmSync(parent, { recursive: true, force: true });
     assert.equal(r.exitCode, c.status, r.stderr);
     const [message, hint, ...rest] = r.stderr.trimEnd().split("\n");
     assert.match(message ?? "", /^tsermine: /);
@@ -65,6 +68,6 @@ for (const c of cases) {
     assert.match(hint ?? "", c.hint);
     assert.deepEqual(rest, []);
     assert.equal(r.stdout, "");
-    assert.ok(!existsSync(out), "nothing was written");
+    assert.ok(!written, "nothing was written");
   });
 }

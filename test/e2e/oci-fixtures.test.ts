@@ -1,10 +1,10 @@
 // The OCI fixtures as skopeo, GNU tar and gzip see them: valid layouts, indexes, archives and tarballs.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { execa } from "execa";
 import {
   archiveOf,
@@ -39,7 +39,17 @@ interface Config {
   rootfs: { type: string; diff_ids: string[] };
 }
 
-const scratch = () => mkdtempSync(join(tmpdir(), "tsminc-oci-test-"));
+/** Folders this file made, removed when it ends. */
+const made: string[] = [];
+const scratch = () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-oci-test-"));
+  made.push(dir);
+  return dir;
+};
+
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 async function run(file: string, args: readonly string[]): Promise<string> {
   const r = await execa(file, args, { reject: false, all: true, stdin: "ignore" });
@@ -245,6 +255,7 @@ test("imageWithLayer puts the given bytes on a busybox base, plain or gzipped", 
     [gz, MEDIA.tarGzip],
   ] as const) {
     const dir = await imageWithLayer(bytes, "x86_64");
+    made.push(dir);
     const ref = `oci:${dir}:bad`;
     const manifest = await json<Manifest>("inspect", "--raw", ref);
     const added = manifest.layers[1];

@@ -1,10 +1,10 @@
 // The source layer against a real HTTP server on 127.0.0.1: mirrors, checksums, resumed downloads, folders.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { after, before, beforeEach, test } from "node:test";
+import { after, afterEach, before, beforeEach, test } from "node:test";
 import type { SourceName, SourcePin } from "../../breeder/pins.js";
 import { acquireSources, type SourcesContext } from "../../breeder/sources.js";
 import { MincError } from "../../src/core/errors.js";
@@ -54,6 +54,9 @@ after(() => server.close());
 beforeEach(() => {
   cacheDir = mkdtempSync(join(tmpdir(), "tsminc-cache-"));
   server.requests.length = 0;
+});
+afterEach(() => {
+  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 test("a mirror URL with upstream's file names works, and a second run uses the cache", async () => {
