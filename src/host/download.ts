@@ -18,7 +18,8 @@ export interface DownloadRequest {
   readonly attempts?: number;
 }
 
-async function sizeOf(path: string): Promise<number> {
+/** A file's size; 0 when there is none. */
+export async function sizeOf(path: string): Promise<number> {
   return stat(path).then(
     (s) => s.size,
     () => 0,

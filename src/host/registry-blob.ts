@@ -5,7 +5,8 @@ import { dirname, resolve } from "node:path";
 import { MincError } from "../core/errors.js";
 import { sha256File } from "./hash.js";
 import { Cut, firstLine, isTransient } from "./registry-errors.js";
-import { claimLeftover, Digester, sizeOf } from "./registry-partial.js";
+import { sizeOf } from "./download.js";
+import { claimLeftover, Digester } from "./registry-partial.js";
 import type { Session } from "./registry-session.js";
 
 const BLOB_ATTEMPTS = 5;

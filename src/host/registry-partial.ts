@@ -1,17 +1,10 @@
 // A blob download's partial file: leftovers of earlier downloads claimed to resume, the sha256 of what it holds so far.
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, rename, rm, stat } from "node:fs/promises";
+import { readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { sizeOf } from "./download.js";
 import { pidAlive } from "./pid-alive.js";
-
-/** The file's size; 0 if there is none. */
-export async function sizeOf(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.size,
-    () => 0,
-  );
-}
 
 /**
  * Makes `mine` (dest.partial.PID.N, this call's own file) hold the longest leftover of an earlier

@@ -18,19 +18,22 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { createGunzip, gzipSync } from "node:zlib";
 import { execa } from "execa";
-import { archOfNode, type ArchName } from "../../src/core/arch.js";
+import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../../src/core/arch.js";
 import { sha256Text } from "../../src/host/hash.js";
 import { cacheDir } from "../../src/host/paths.js";
 import { busyboxRootfs } from "./rootfs.js";
 
 // ---- Facts the image tests assert on ----
 
-/** OCI's platform of each arch (to move into ARCHES later). */
-export const OCI_PLATFORM: Readonly<Record<ArchName, { architecture: "amd64" | "arm64" | "arm"; variant?: string }>> = {
-  x86_64: { architecture: "amd64" },
-  arm64: { architecture: "arm64", variant: "v8" },
-  arm: { architecture: "arm", variant: "v7" },
-};
+type OciArch = "amd64" | "arm64" | "arm";
+
+/** OCI's platform of each arch, from the arch table. */
+export const OCI_PLATFORM: Readonly<Record<ArchName, { architecture: OciArch; variant?: string }>> = Object.fromEntries(
+  ARCH_NAMES.map((a) => {
+    const { ociArch, ociVariant } = ARCHES[a];
+    return [a, { architecture: ociArch as OciArch, ...(ociVariant === undefined ? {} : { variant: ociVariant }) }];
+  }),
+) as Record<ArchName, { architecture: OciArch; variant?: string }>;
 
 export const MEDIA = {
   index: "application/vnd.oci.image.index.v1+json",
