@@ -1,6 +1,6 @@
 #!/bin/sh
 # enter.sh: enters a container and runs a command in it: new mount/uts/ipc/pid namespaces, proc, dev,
-# sys, tmp, hostname, pivot_root, binds, then the command, confined by confine (masked paths,
+# sys, tmp, hostname, pivot_root, binds and tmpfs, then the command, confined by confine (masked paths,
 # devices, seccomp, capabilities, ids), as PID 2 under this shell as PID 1. The one container entry
 # of tsminc: run in the ermine guest and, with the image's static busybox, on the host. Runs as root (a user namespace's, with --nopriv). The command's
 # arguments come NUL-separated from a file, so no shell ever re-reads them. Its busybox shell runs its
@@ -17,7 +17,9 @@
 #   --devices-cgroup D the cgroup (v2) folder whose device filter confine attaches: the container's
 #   --mask             /proc and /sys paths read-only or masked, as docker leaves them (confine --mask)
 #   --read-only        the container's root read-only; its tmpfs and binds stay writable (confine)
-#   --binds FILE       NUL-separated pairs: SRC (a path outside the container) and DEST (inside it)
+#   --mounts FILE      the container's own mounts, NUL-separated records KIND SRC DEST OPTS: bind (SRC a
+#                      path outside the container, OPTS its flags ro,nosuid,nodev,noexec) or tmpfs
+#                      (OPTS for mount -o); made in order after the pivot
 #   --stdio tty|ports|inherit
 #                      tty: the console is the controlling terminal; ports: virtio-serial ports
 #                      tsminc.stdin/stdout/stderr carry the stdio; inherit (ns mode): the caller's
@@ -42,7 +44,7 @@ set -u
 NAME=""
 USEDEV=0
 USERSPEC=""
-BINDS=""
+MOUNTS=""
 CAPS=""
 SECCOMP=0
 NNP=0
@@ -182,13 +184,20 @@ pivot() {
 	cd / || die "cannot enter the new root"
 }
 
-# Binds run after the pivot, so the kernel resolves each target inside the container: a symlink
-# in the rootfs that points at /etc makes the bind land on the container's /etc, never the host's.
-# busybox ash's read -d '' splits at NUL bytes, which no path can hold.
+# The container's mounts are made after the pivot, so the kernel resolves each target inside the
+# container: a symlink in the rootfs that points at /etc makes a bind land on the container's /etc,
+# never the host's. A bind's flags go on with confine, which keeps those the source mount has (a
+# user namespace may not drop them). busybox ash's read -d '' splits at NUL bytes, which no path
+# can hold.
 # shellcheck disable=SC3045
-bind_mounts() {
-	[ -n "$BINDS" ] || return 0
-	while IFS= read -r -d '' src && IFS= read -r -d '' dest; do
+own_mounts() {
+	[ -n "$MOUNTS" ] || return 0
+	while IFS= read -r -d '' kind && IFS= read -r -d '' src && IFS= read -r -d '' dest && IFS= read -r -d '' opts; do
+		if [ "$kind" = tmpfs ]; then
+			mkdir -p "$dest" || die "cannot make the tmpfs target $dest"
+			mount -t tmpfs -o "$opts" tmpfs "$dest" || die "cannot mount a tmpfs on $dest"
+			continue
+		fi
 		if [ -d "$OLD$src" ]; then
 			mkdir -p "$dest" || die "cannot make the bind target $dest"
 		elif [ ! -e "$dest" ]; then
@@ -196,7 +205,8 @@ bind_mounts() {
 			: >"$dest" || die "cannot make the bind target $dest"
 		fi
 		mount --bind "$OLD$src" "$dest" || die "cannot bind $dest"
-	done <"$OLD$BINDS"
+		[ -z "$opts" ] || "$OLD$CONFINE" --remount "$dest" "$opts" || exit 125
+	done <"$OLD$MOUNTS"
 }
 
 # A binfmt_misc handler without the F flag makes the kernel open its interpreter by path, in the
@@ -262,7 +272,7 @@ run_command() {
 	case "$USERSPEC" in "" | 0 | 0:*) ;; *) HOME=/ ;; esac
 	export PATH HOME
 	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
-	unset NAME USEDEV USERSPEC BINDS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY ENVFILE SEARCH_PATH
+	unset NAME USEDEV USERSPEC MOUNTS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY ENVFILE SEARCH_PATH
 	if [ -n "$WORKDIR" ]; then
 		[ -d "$WORKDIR" ] || mkdir -p -- "$WORKDIR" || die "cannot make the working folder $WORKDIR"
 		cd -- "$WORKDIR" || die "cannot enter the working folder $WORKDIR"
@@ -324,7 +334,7 @@ inside() {
 	exec 8<"$ARGS" || die "cannot read the arguments"
 	phase prepare_confine
 	phase pivot
-	phase bind_mounts
+	phase own_mounts
 	phase bind_interpreter
 	phase detach_old_root
 	run_command
@@ -343,7 +353,7 @@ parse_options() {
 		--devices-cgroup) DEVCG=$2 && shift 2 ;;
 		--mask) MASK=1 && shift ;;
 		--read-only) READONLY=1 && shift ;;
-		--binds) BINDS=$2 && shift 2 ;;
+		--mounts) MOUNTS=$2 && shift 2 ;;
 		--stdio) STDIO=$2 && shift 2 ;;
 		--tty-size) ROWS=$2 && COLS=$3 && shift 3 ;;
 		--confine) CONFINE=$2 && shift 2 ;;

@@ -26,6 +26,8 @@
  * is the container's.
  *
  * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
+ * confine --remount PATH FLAGS   a bind's options on top of its flags: FLAGS is a comma list of ro,
+ *                                nosuid, nodev, noexec (enter.sh, for the container's binds)
  * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] [--no-new-privs]
  *         [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...
  *   --usedev                 devtmpfs as /dev
@@ -195,19 +197,38 @@ static const char *const MASKED[] = {
     "/proc/timer_stats",   "/sys/firmware",     "/sys/devices/virtual/powercap",
 };
 
-/* Makes the mount at `path` read-only, keeping its other flags (a user namespace may not drop them). */
-static void remount_read_only(const char *path) {
+/* Remounts the mount at `path` with `add` (MS_RDONLY, MS_NOSUID...) on top of the flags it has (a user
+ * namespace may not drop them). */
+static void remount_adding(const char *path, unsigned long add) {
     struct statvfs sv;
     if (statvfs(path, &sv) != 0) die("cannot look at %s", path);
     unsigned long keep = 0;
+    if (sv.f_flag & ST_RDONLY) keep |= MS_RDONLY;
     if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
     if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
     if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
     if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
     if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
     if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
-    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, NULL) != 0)
-        die("cannot make %s read-only", path);
+    if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | keep | add, NULL) != 0) die("cannot remount %s", path);
+}
+
+static void remount_read_only(const char *path) { remount_adding(path, MS_RDONLY); }
+
+/* confine --remount PATH FLAGS: a bind's options (ro,nosuid,nodev,noexec), applied by enter.sh. */
+static int remount_main(const char *path, const char *flags) {
+    unsigned long add = 0;
+    char list[256];
+    snprintf(list, sizeof list, "%s", flags);
+    for (char *save = NULL, *word = strtok_r(list, ",", &save); word != NULL; word = strtok_r(NULL, ",", &save)) {
+        if (strcmp(word, "ro") == 0) add |= MS_RDONLY;
+        else if (strcmp(word, "nosuid") == 0) add |= MS_NOSUID;
+        else if (strcmp(word, "nodev") == 0) add |= MS_NODEV;
+        else if (strcmp(word, "noexec") == 0) add |= MS_NOEXEC;
+        else die("unknown mount option %s", word);
+    }
+    if (add != 0) remount_adding(path, add);
+    return 0;
 }
 
 static void mask_paths(void) {
@@ -674,6 +695,7 @@ static int mount_root_main(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
+    if (argc == 4 && strcmp(argv[1], "--remount") == 0) return remount_main(argv[2], argv[3]);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
     const char *user = NULL;

@@ -1,11 +1,12 @@
 // The flag front end: tsminc's option values (text) parsed into one RunConfig. Pure: paths are
 // resolved against the given cwd only.
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, normalize, resolve } from "node:path";
 import { lookupArch, type ArchName } from "../core/arch.js";
 import { MincError } from "../core/errors.js";
 import { CAPABILITIES, parseCapabilities, resolveCapabilities } from "../core/capabilities.js";
 import { mergeEnv, parseEntrypoint, parseEnvEntry, parseEnvFile } from "../core/container-process.js";
 import { looksLikeImage, parseImageRef, type ImageRef } from "../core/image-ref.js";
+import { bindFlags, tmpfsOptions, withTmpfsDefaults } from "../core/mount-options.js";
 import { parseAddHost, parseDns, parsePublish, type NetworkMode } from "../core/network.js";
 import {
   runConfig,
@@ -14,6 +15,7 @@ import {
   type RegistrySettings,
   type RunConfig,
   type Security,
+  type Tmpfs,
 } from "../core/run-config.js";
 
 export interface RawRunOptions {
@@ -31,6 +33,7 @@ export interface RawRunOptions {
   readonly tempdir?: string;
   readonly direct?: boolean;
   readonly bind?: readonly string[];
+  readonly tmpfs?: readonly string[];
   readonly name?: string;
   readonly user?: string;
   readonly nocaps?: string;
@@ -129,16 +132,50 @@ function parseCpus(text: string): number {
   return n;
 }
 
-/** HOST[:PATH]; PATH, when given, is absolute and starts after the last ":/". */
+/**
+ * HOST[:PATH[:OPTS]]; PATH, when given, is absolute and starts after the last ":/"; OPTS is a comma
+ * list of ro, nosuid, nodev, noexec (rw too), after PATH's last ":".
+ */
 export function parseBind(text: string, cwd: string): Bind {
   const split = text.lastIndexOf(":/");
   const hostPart = split >= 0 ? text.slice(0, split) : text;
-  const targetPart = split >= 0 ? text.slice(split + 1) : undefined;
+  let targetPart = split >= 0 ? text.slice(split + 1) : undefined;
+  let flags: Bind["flags"] = [];
+  const opts = targetPart === undefined ? -1 : targetPart.lastIndexOf(":");
+  if (targetPart !== undefined && opts >= 0) {
+    const parsed = bindFlags(targetPart.slice(opts + 1).split(","));
+    if ("bad" in parsed)
+      throw usage(`--bind "${text}": unknown option ${parsed.bad}`, "options are ro, rw, nosuid, nodev, noexec");
+    flags = parsed.ok;
+    targetPart = targetPart.slice(0, opts);
+  }
   if (hostPart === "") throw usage(`--bind "${text}" names no host path`, "use --bind HOST[:PATH]");
   const source = resolve(cwd, hostPart);
   const target = targetPart ?? source;
   if (!isAbsolute(target)) throw usage(`--bind target "${target}" is not absolute`, "use --bind HOST[:/PATH]");
-  return { source, target };
+  return { source, target, flags };
+}
+
+/** PATH[:OPTS]: an absolute path, and mount options for a tmpfs (docker's defaults added). */
+export function parseTmpfs(text: string): Tmpfs {
+  const split = text.indexOf(":");
+  const target = split >= 0 ? text.slice(0, split) : text;
+  const words =
+    split >= 0
+      ? text
+          .slice(split + 1)
+          .split(",")
+          .filter((w) => w !== "")
+      : [];
+  if (!isAbsolute(target)) throw usage(`--tmpfs "${text}": the path is not absolute`, "use --tmpfs /PATH[:OPTIONS]");
+  const options = tmpfsOptions(withTmpfsDefaults(words));
+  if ("bad" in options) {
+    throw usage(
+      `--tmpfs "${text}": unknown option ${options.bad}`,
+      "options are ro, exec, noexec, nosuid, nodev, size=, mode=, uid=, gid=, nr_inodes=",
+    );
+  }
+  return { target: normalize(target), options: options.ok };
 }
 
 function parseUser(text: string): { uid: number; gid: number } {
@@ -296,6 +333,7 @@ export function toRunConfig(
     tempdir: raw.tempdir === undefined ? undefined : resolve(cwd, raw.tempdir),
     direct: raw.direct ?? false,
     binds: (raw.bind ?? []).map((b) => parseBind(b, cwd)),
+    tmpfs: (raw.tmpfs ?? []).map(parseTmpfs),
     name: raw.name === undefined ? undefined : parseName(raw.name),
     user: raw.user === undefined ? undefined : parseUser(raw.user),
     security: parseSecurity(raw),

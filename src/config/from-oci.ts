@@ -4,7 +4,8 @@ import { isAbsolute, resolve } from "node:path";
 import { lookupArch } from "../core/arch.js";
 import { capabilityName, type Capability } from "../core/capabilities.js";
 import { MincError } from "../core/errors.js";
-import { runConfig, type Bind, type RunConfig } from "../core/run-config.js";
+import { bindFlags, tmpfsOptions } from "../core/mount-options.js";
+import { runConfig, type Bind, type RunConfig, type Tmpfs } from "../core/run-config.js";
 import { toRunConfig } from "./from-flags.js";
 
 /** The parts of the OCI runtime spec's config.json tsminc reads. */
@@ -71,25 +72,39 @@ function capabilities(names: readonly string[]): Capability[] {
   });
 }
 
-function binds(spec: OciSpec, warnings: string[]): Bind[] {
-  const out: Bind[] = [];
+/** config.json's mounts as binds and tmpfs (the container's own proc, dev, sys... are confine's). */
+function mounts(spec: OciSpec, warnings: string[]): { binds: Bind[]; tmpfs: Tmpfs[] } {
+  const binds: Bind[] = [];
+  const tmpfs: Tmpfs[] = [];
   for (const m of spec.mounts ?? []) {
     const target = m.destination ?? "";
     if (OWN_MOUNTS.has(target)) continue;
+    if (!isAbsolute(target))
+      throw bad(`config.json mount ${target}: the destination must be absolute`, "fix the mount");
     const options = m.options ?? [];
     const isBind = m.type === "bind" || options.includes("bind") || options.includes("rbind");
+    if (m.type === "tmpfs" && !isBind) {
+      if (options.includes("tmpcopyup"))
+        warnings.push(`mount ${target}: tmpcopyup is not done: the tmpfs starts empty`);
+      const parsed = tmpfsOptions(options.filter((o) => o !== "tmpcopyup" && o !== "notmpcopyup"));
+      if ("bad" in parsed)
+        throw bad(`config.json mount ${target}: tmpfs option ${parsed.bad} is not supported`, "drop it");
+      tmpfs.push({ target, options: parsed.ok });
+      continue;
+    }
     if (!isBind) {
       throw bad(
-        `config.json mount ${target} (${m.type ?? "no type"}): only bind mounts are supported yet`,
-        "drop the --tmpfs / mount option",
+        `config.json mount ${target} (${m.type ?? "no type"}): only bind and tmpfs mounts are supported`,
+        "drop the mount",
       );
     }
-    if (!isAbsolute(target) || m.source === undefined || !isAbsolute(m.source))
-      throw bad(`config.json mount ${target}: source and destination must be absolute`, "fix the mount");
-    if (options.includes("ro")) warnings.push(`mount ${target}: read-only binds are writable in tsminc yet`);
-    out.push({ source: m.source, target });
+    if (m.source === undefined || !isAbsolute(m.source))
+      throw bad(`config.json mount ${target}: the source must be absolute`, "fix the mount");
+    const flags = bindFlags(options);
+    if ("bad" in flags) throw bad(`config.json mount ${target}: bind option ${flags.bad} is not supported`, "drop it");
+    binds.push({ source: m.source, target, flags: flags.ok });
   }
-  return out;
+  return { binds, tmpfs };
 }
 
 /** The VM's memory: run.tsminc.mem, else the memory limit plus the VM's own needs. */
@@ -155,7 +170,7 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
       user: uid === 0 && gid === 0 ? undefined : { uid, gid },
       env: [...(p.env ?? [])],
       workdir: p.cwd === undefined || p.cwd === "/" ? undefined : p.cwd,
-      binds: binds(spec, warnings),
+      ...mounts(spec, warnings),
       security: {
         ...base.security,
         ...(bounding === undefined ? {} : { caps: capabilities(bounding) }),

@@ -13,11 +13,11 @@ import type { RunConfig } from "./run-config.js";
 import { NAT, type Publish } from "./network.js";
 import {
   argsFile,
-  bindsList,
+  mountsList,
   CONTAINER_PATH,
   entryOptions,
   filtersDevices,
-  hasBinds,
+  hasMounts,
   networkFiles,
   networkNotices,
   containerTerm,
@@ -32,7 +32,7 @@ export interface NsPlan {
     readonly args: Buffer;
     /** the container's whole environment (confine --env-fd) */
     readonly env: Buffer;
-    readonly binds: Buffer;
+    readonly mounts: Buffer;
     readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
   };
   /** --network user: the host ports to check before anything starts (nsrun gives slirp4netns the rest) */
@@ -52,9 +52,9 @@ export interface NsPlan {
   readonly terminal: boolean;
 }
 
-/** SOURCE (a host path) and TARGET per bind, each ended by a NUL: the network files, then -b's. */
-function nsBindsFile(config: RunConfig, tmpdir: string): Buffer {
-  return bindsList(config, tmpdir, (i) => config.binds[i]?.source ?? "");
+/** The container's mounts (see mountsList), with host paths as the binds' sources. */
+function nsMountsFile(config: RunConfig, tmpdir: string): Buffer {
+  return mountsList(config, tmpdir, (i) => config.binds[i]?.source ?? "");
 }
 
 /**
@@ -126,7 +126,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     `${image.dir}/confine`,
     "--env",
     `${tmpdir}/env`,
-    ...(hasBinds(config) ? ["--binds", `${tmpdir}/binds.list`] : []),
+    ...(hasMounts(config) ? ["--mounts", `${tmpdir}/mounts.list`] : []),
     ...(interpreter !== undefined ? ["--interpreter", interpreter] : []),
     ...entryOptions({ ...config, name: undefined }, cgroup?.devices),
     `${tmpdir}/root`,
@@ -145,7 +145,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     files: {
       args: argsFile(config.commandBytes),
       env: envFile(containerEnv(config, containerTerm(facts.stdinTty, facts.term))),
-      binds: nsBindsFile(config, tmpdir),
+      mounts: nsMountsFile(config, tmpdir),
       network: networkFiles(config, facts, NAT.ns),
     },
     file: `${image.dir}/nsrun`,

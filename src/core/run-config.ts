@@ -14,11 +14,24 @@ export interface Limits {
   readonly pids: number | undefined;
 }
 
+/** What a bind may add to its mount (-b HOST:PATH:ro, an OCI mount's options). */
+export type BindFlag = "ro" | "nosuid" | "nodev" | "noexec";
+export const BIND_FLAGS: readonly BindFlag[] = ["ro", "nosuid", "nodev", "noexec"];
+
 export interface Bind {
   /** absolute host path */
   readonly source: string;
   /** absolute path inside the container */
   readonly target: string;
+  readonly flags: readonly BindFlag[];
+}
+
+/** A tmpfs of the container's own (--tmpfs PATH[:OPTIONS], an OCI tmpfs mount). */
+export interface Tmpfs {
+  /** absolute path inside the container */
+  readonly target: string;
+  /** mount(8) options, checked: ro, nosuid, nodev, noexec, size=, mode=, uid=, gid=, nr_inodes= */
+  readonly options: string;
 }
 
 /** How the container is confined, in both modes (in the VM too, so it behaves the same). */
@@ -63,6 +76,7 @@ export interface RunConfig {
   readonly tempdir: string | undefined;
   readonly direct: boolean;
   readonly binds: readonly Bind[];
+  readonly tmpfs: readonly Tmpfs[];
   readonly name: string | undefined;
   readonly user: { readonly uid: number; readonly gid: number } | undefined;
   readonly security: Security;

@@ -12,7 +12,7 @@ export const SHARE_FILES = {
   runSh: "run.sh",
   args: "args",
   env: "env",
-  binds: "binds.list",
+  mounts: "mounts.list",
   status: "exitcode",
 } as const;
 
@@ -33,21 +33,29 @@ export const NETWORK_FILES = [
   { name: "resolv.conf", target: "/etc/resolv.conf" },
 ] as const;
 
+/** Path components: a mount goes in after those it lies within (podman sorts config.json's so). */
+const depth = (target: string) => target.split("/").filter((c) => c !== "").length;
+
 /**
- * SOURCE and TARGET per bind, each ended by a NUL: the network files first (a -b of the same target
- * lands on top), then the -b binds, whose sources are `source(i)` (the VM: the share's binds/N).
+ * The container's own mounts, made by enter.sh after the pivot: KIND, SOURCE, TARGET and OPTIONS
+ * each ended by a NUL. KIND is bind (SOURCE a path outside the container, OPTIONS its flags) or
+ * tmpfs (OPTIONS for mount -o). The network files first (a -b of the same target lands on top), then
+ * the tmpfs and -b binds, shallower targets first; a bind's sources are `source(i)` (the VM: the
+ * share's binds/N).
  */
-export function bindsList(config: RunConfig, dir: string, source: (i: number) => string): Buffer {
-  const pairs = [
-    ...(config.network === "user" ? NETWORK_FILES.map((f) => [`${dir}/${f.name}`, f.target] as const) : []),
-    ...config.binds.map((b, i) => [source(i), b.target] as const),
-  ];
-  return Buffer.concat(pairs.map(([src, dest]) => Buffer.from(`${src}\0${dest}\0`)));
+export function mountsList(config: RunConfig, dir: string, source: (i: number) => string): Buffer {
+  const network =
+    config.network === "user" ? NETWORK_FILES.map((f) => ["bind", `${dir}/${f.name}`, f.target, ""] as const) : [];
+  const own = [
+    ...config.tmpfs.map((t) => ["tmpfs", "tmpfs", t.target, t.options] as const),
+    ...config.binds.map((b, i) => ["bind", source(i), b.target, b.flags.join(",")] as const),
+  ].sort((a, b) => depth(a[2]) - depth(b[2]));
+  return Buffer.concat([...network, ...own].map((fields) => Buffer.from(fields.map((f) => `${f}\0`).join(""))));
 }
 
 /** The VM's: sources are guest paths in the share. */
-export function bindsFile(config: RunConfig): Buffer {
-  return bindsList(config, GUEST_SHARE, (i) => `${GUEST_SHARE}/binds/${i}`);
+export function mountsFile(config: RunConfig): Buffer {
+  return mountsList(config, GUEST_SHARE, (i) => `${GUEST_SHARE}/binds/${i}`);
 }
 
 /** The cgroup the guest's enter.sh makes for the container, in the devices hierarchy (guest-init/init). */
@@ -107,9 +115,9 @@ export function networkNotices(config: RunConfig, facts: Pick<HostFacts, "resolv
   return notice === undefined ? [] : [notice];
 }
 
-/** Whether enter.sh binds anything: -b, or the network files. */
-export function hasBinds(config: RunConfig): boolean {
-  return config.binds.length > 0 || config.network === "user";
+/** Whether enter.sh mounts anything of the container's own: -b, --tmpfs, or the network files. */
+export function hasMounts(config: RunConfig): boolean {
+  return config.binds.length > 0 || config.tmpfs.length > 0 || config.network === "user";
 }
 
 /**
@@ -146,7 +154,7 @@ export function runScript(
     ...(tty === undefined ? [] : ["--tty-size", String(tty.rows), String(tty.cols)]),
     "--env",
     `${GUEST_SHARE}/${SHARE_FILES.env}`,
-    ...(hasBinds(config) ? ["--binds", `${GUEST_SHARE}/${SHARE_FILES.binds}`] : []),
+    ...(hasMounts(config) ? ["--mounts", `${GUEST_SHARE}/${SHARE_FILES.mounts}`] : []),
     ...entryOptions(config, filtersDevices(config) ? GUEST_DEVICES_CGROUP : undefined),
     `${GUEST_SHARE}/root`,
     local ? LOCAL_ARGS : `${GUEST_SHARE}/${SHARE_FILES.args}`,

@@ -12,7 +12,7 @@ import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
 import { NAT, type Publish } from "./network.js";
 import {
   argsFile,
-  bindsFile,
+  mountsFile,
   networkFiles,
   networkNotices,
   runScript,
@@ -45,7 +45,7 @@ export interface VmPlan {
     readonly args: Buffer;
     /** the container's whole environment (confine --env-fd) */
     readonly env: Buffer;
-    readonly binds: Buffer;
+    readonly mounts: Buffer;
     readonly network: { readonly hosts: string; readonly resolv: string } | undefined;
   };
   /** published ports, for the check that they are free before qemu starts */
@@ -172,7 +172,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       ),
       args: argsFile(config.commandBytes),
       env: envFile(containerEnv(config, containerTerm(stdio === "tty", facts.term))),
-      binds: bindsFile(config),
+      mounts: mountsFile(config),
       network: networkFiles(config, facts, NAT.vm),
     },
     publish: config.publish,

@@ -60,7 +60,7 @@ export function fillVmTmpdir(plan: VmPlan): void {
   writeFileSync(at(SHARE_FILES.runSh), plan.files.runSh, { mode: 0o755 });
   writeFileSync(at(SHARE_FILES.args), plan.files.args);
   writeFileSync(at(SHARE_FILES.env), plan.files.env);
-  writeFileSync(at(SHARE_FILES.binds), plan.files.binds);
+  writeFileSync(at(SHARE_FILES.mounts), plan.files.mounts);
   writeOwner(plan.tmpdir, plan.keep);
 }
 
@@ -69,7 +69,7 @@ export function fillNsTmpdir(plan: NsPlan): void {
   for (const dir of ["root", "lower", "storage", "work"]) mkdirSync(join(plan.tmpdir, dir), { recursive: true });
   writeFileSync(join(plan.tmpdir, SHARE_FILES.args), plan.files.args);
   writeFileSync(join(plan.tmpdir, SHARE_FILES.env), plan.files.env);
-  writeFileSync(join(plan.tmpdir, SHARE_FILES.binds), plan.files.binds);
+  writeFileSync(join(plan.tmpdir, SHARE_FILES.mounts), plan.files.mounts);
   writeNetworkFiles(plan.tmpdir, plan.files.network);
   writeOwner(plan.tmpdir, plan.keep);
 }

@@ -92,13 +92,16 @@ test("ns: the rootfs is byte-identical after the container rewrites it, and bind
       busybox,
       "-b",
       `${dir}:/data`,
+      "-b",
+      `${dir}:/locked:ro`,
       "sh",
       "-c",
-      "cat /data/in; echo out > /data/out; rm /bin/ls; echo x > /etc/passwd",
+      "cat /data/in; echo out > /data/out; rm /bin/ls; echo x > /etc/passwd; ! touch /locked/new",
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.toString(), "from the host\n");
     assert.equal(readFileSync(join(dir, "out"), "utf8"), "out\n");
+    assert.ok(!existsSync(join(dir, "new")), "the read-only bind took no write");
     assert.equal(treeHash(busybox), hash);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // podman (Debian's, with conmon) running its containers through tsminc-runtime: in an ermine
 // micro-VM by default, in namespaces with the run.tsminc.mode=ns annotation. Status, stdio byte for
-// byte, stdin to EOF, -e, -w, --user, --hostname and -v reach the container; nothing is left behind.
+// byte, stdin to EOF, -e, -w, --user, --hostname, -v (:ro too), --tmpfs and --read-only reach the
+// container; nothing is left behind.
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -81,6 +82,31 @@ for (const mode of MODES) {
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.toString(), "b a r|/tmp|1000:1000|podbox|from the host\n");
+  });
+
+  test(`podman run --runtime tsminc-runtime (${mode.name}): --read-only, --tmpfs, -v :ro`, async (t) => {
+    if (!ready(t)) return;
+    const r = await run([
+      ...mode.flags,
+      "--read-only",
+      "--tmpfs",
+      "/scratch:size=2m",
+      "-v",
+      `${shared}:/x:ro`,
+      image,
+      "sh",
+      "-c",
+      [
+        "echo w > /scratch/f && cat /scratch/f /x/in.txt",
+        'grep -q " /scratch tmpfs .*size=2048k" /proc/mounts && echo sized',
+        "touch /tmp/ok && echo tmp-writable",
+        "(echo y > /x/new) 2>/dev/null || echo bind-read-only",
+        "(echo y > /etc/new) 2>/dev/null || echo root-read-only",
+      ].join("; "),
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "w\nfrom the host\nsized\ntmp-writable\nbind-read-only\nroot-read-only\n");
+    assert.deepEqual(readdirSync(shared), ["in.txt"]);
   });
 }
 

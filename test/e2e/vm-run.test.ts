@@ -1,6 +1,16 @@
 // tsminc --qemu for real: the bred x86_64 image under TCG, on a busybox rootfs and a Debian minbase.
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
@@ -107,10 +117,11 @@ test("--name sets the hostname in the container", async () => {
   assert.equal(r.stdout.toString(), "box-1\n");
 });
 
-test("-b binds a file and a directory; a target behind a symlink lands inside the container", async () => {
+test("-b binds a file and a directory (one read-only); a target behind a symlink lands inside the container", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tsminc-bind-"));
   writeFileSync(join(dir, "file"), "from the host\n");
   mkdirSync(join(dir, "folder"));
+  mkdirSync(join(dir, "locked"));
   writeFileSync(join(dir, "folder", "inside"), "in a folder\n");
   // A copy of the busybox rootfs with /etc-link -> /etc: a bind through it must not reach the host's /etc.
   const root = join(dir, "root");
@@ -126,14 +137,18 @@ test("-b binds a file and a directory; a target behind a symlink lands inside th
         `${join(dir, "file")}:/etc-link/tsminc-bound`,
         "-b",
         `${join(dir, "folder")}:/opt/folder`,
+        "-b",
+        `${join(dir, "locked")}:/opt/locked:ro`,
         "sh",
         "-c",
-        "cat /etc/tsminc-bound /opt/folder/inside && echo written > /opt/folder/new",
+        "cat /etc/tsminc-bound /opt/folder/inside && echo written > /opt/folder/new && ! touch /opt/locked/new",
       ]);
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout.toString(), "from the host\nin a folder\n");
+      assert.match(r.stderr, /Read-only file system/);
     });
     assert.equal(readFileSync(join(dir, "folder", "new"), "utf8"), "written\n");
+    assert.deepEqual(readdirSync(join(dir, "locked")), []);
     assert.ok(!existsSync("/etc/tsminc-bound"), "nothing landed in the host's /etc");
     assert.ok(!existsSync(join(root, "etc/tsminc-bound")), "the rootfs itself is untouched");
   } finally {
@@ -180,7 +195,7 @@ test("the container sees its root only: not run.sh, the arguments, the status or
     busybox,
     "sh",
     "-c",
-    "find / -xdev \\( -name run.sh -o -name args -o -name exitcode -o -name binds.list \\) ; ls /; ls /dev/shm; ls /mnt 2>&1; true",
+    "find / -xdev \\( -name run.sh -o -name args -o -name exitcode -o -name mounts.list \\) ; ls /; ls /dev/shm; ls /mnt 2>&1; true",
   ]);
   assert.equal(r.status, 0, r.stderr);
   const out = r.stdout.toString();

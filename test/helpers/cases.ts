@@ -43,6 +43,23 @@ export const RUN_CASES: readonly RunCase[] = [
   },
   { name: "the command's status passes through", command: ["sh", "-c", "exit 42"], status: 42 },
   {
+    name: "--read-only, --tmpfs with options, -b HOST:PATH:ro,nosuid: only the tmpfs is writable",
+    flags: ["--read-only", "--tmpfs", "/run:size=1m", "-b", "/etc:/hostetc:ro,nosuid"],
+    command: [
+      "sh",
+      "-c",
+      [
+        "echo x > /run/a && cat /run/a",
+        'grep -q " /run tmpfs rw,nosuid,nodev,noexec,.*size=1024k" /proc/mounts && echo tmpfs-options',
+        'grep " /hostetc " /proc/mounts | grep " ro," | grep -q ",nosuid," && echo bind-flags',
+        "test -r /hostetc/passwd && echo bind-readable",
+        "(echo y > /z) 2>/dev/null || echo root-read-only",
+      ].join("; "),
+    ],
+    status: 0,
+    stdout: Buffer.from("x\ntmpfs-options\nbind-flags\nbind-readable\nroot-read-only\n"),
+  },
+  {
     name: "a missing command is 127",
     command: ["no-such-command"],
     status: 127,

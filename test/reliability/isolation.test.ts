@@ -22,7 +22,7 @@ for (const [name, mode] of MODES) {
   test(`${name}: no run.sh, arguments, status file or host tmpdir path is visible inside`, async () => {
     await guarded(root, async () => {
       const script = [
-        "find / -xdev \\( -name run.sh -o -name args -o -name exitcode -o -name binds.list -o -name owner \\) -print",
+        "find / -xdev \\( -name run.sh -o -name args -o -name exitcode -o -name mounts.list -o -name owner \\) -print",
         "cat /proc/self/mountinfo",
         "ls /run/tsminc /mnt/run.sh 2>/dev/null",
         "true",

@@ -37,7 +37,7 @@ test("config.json: the process, root, hostname, binds and confinement become the
   assert.equal(config.workdir, "/work");
   assert.deepEqual(config.user, { uid: 1000, gid: 100 });
   assert.equal(config.name, "pod");
-  assert.deepEqual(config.binds, [{ source: "/run/ctr/hosts", target: "/etc/hosts" }]);
+  assert.deepEqual(config.binds, [{ source: "/run/ctr/hosts", target: "/etc/hosts", flags: [] }]);
   assert.deepEqual(config.security.caps, ["CHOWN", "KILL"]);
   assert.equal(config.security.noNewPrivs, true);
   assert.equal(config.security.seccomp, true);
@@ -63,7 +63,9 @@ test("what cannot be honored: refused in one line, or a warning for the log", ()
   const refused: [Record<string, unknown>, RegExp][] = [
     [{ process: { args: [] } }, /process\.args is empty/],
     [{ process: { args: ["sh"], terminal: true } }, /process\.terminal/],
-    [{ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs" }] }, /only bind mounts/],
+    [{ mounts: [{ destination: "/x", type: "mqueue", source: "mqueue" }] }, /only bind and tmpfs mounts/],
+    [{ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["huge=always"] }] }, /huge=always/],
+    [{ mounts: [{ destination: "/x", type: "bind", source: "/s", options: ["rro"] }] }, /bind option rro/],
     [{ process: { args: ["sh"], capabilities: { bounding: ["CAP_NOPE"] } } }, /unknown capability CAP_NOPE/],
     [{ annotations: { "run.tsminc.mode": "kvm" } }, /vm or ns/],
     [{ annotations: { "run.tsminc.arch": "sparc" } }, /sparc/],
@@ -78,12 +80,28 @@ test("what cannot be honored: refused in one line, or a warning for the log", ()
   assert.throws(() => fromOciSpec("{", "/b"), /not a valid OCI runtime spec/);
   const { warnings } = fromOciSpec(
     spec({
-      mounts: [{ destination: "/ro", type: "bind", source: "/srv", options: ["ro"] }],
+      mounts: [{ destination: "/t", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup"] }],
       linux: { namespaces: [{ type: "network", path: "/run/netns/x" }] },
     }),
     "/b",
   );
   assert.equal(warnings.length, 2);
+});
+
+test("config.json's mounts: binds keep their flags, tmpfs their options as given, in the spec's order", () => {
+  const { config, warnings } = fromOciSpec(
+    spec({
+      mounts: [
+        { destination: "/ro", type: "bind", source: "/srv", options: ["rbind", "ro", "nosuid", "rprivate"] },
+        { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["rw", "nosuid", "nodev", "size=65536k"] },
+        { destination: "/dev/mqueue", type: "mqueue", source: "mqueue" },
+      ],
+    }),
+    "/b",
+  );
+  assert.deepEqual(config.binds, [{ source: "/srv", target: "/ro", flags: ["ro", "nosuid"] }]);
+  assert.deepEqual(config.tmpfs, [{ target: "/run", options: "nosuid,nodev,size=65536k" }]);
+  assert.deepEqual(warnings, []);
 });
 
 test("runc's command line: global options, the command, its options in either spelling, operands", () => {

@@ -104,7 +104,10 @@ test("vm mode, user: virtio-net on the tap nsrun bridges with slirp4netns's, ip=
   assert.equal(front[front.indexOf("--bridge") + 1], "tsminc0");
   assert.doesNotMatch(p.files.runSh, / --net /);
   assert.equal(p.files.network?.hosts, "127.0.0.1\tlocalhost\n10.0.2.15\tbox\n");
-  assert.deepEqual(p.files.binds, Buffer.from("/mnt/hosts\0/etc/hosts\0/mnt/resolv.conf\0/etc/resolv.conf\0"));
+  assert.deepEqual(
+    p.files.mounts,
+    Buffer.from("bind\0/mnt/hosts\0/etc/hosts\0\0bind\0/mnt/resolv.conf\0/etc/resolv.conf\0\0"),
+  );
   // host-gateway: slirp4netns leaves the host's loopback reachable, by that name.
   assert.ok(!vm({ addHost: ["h:host-gateway"] }).args.includes("--disable-host-loopback"));
 });

@@ -36,8 +36,8 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
     "/img/x86_64/confine",
     "--env",
     "/run/tsminc/tsminc-T/env",
-    "--binds",
-    "/run/tsminc/tsminc-T/binds.list",
+    "--mounts",
+    "/run/tsminc/tsminc-T/mounts.list",
     // docker's default set without NET_RAW, /proc and /sys masked, the seccomp and device filters.
     "--caps",
     "a80405fb",
@@ -48,7 +48,7 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
     "/run/tsminc/tsminc-T/root",
     "/run/tsminc/tsminc-T/args",
   ]);
-  assert.deepEqual(p.files.binds, Buffer.from("/srv/dir\0/d\0"));
+  assert.deepEqual(p.files.mounts, Buffer.from("bind\0/srv/dir\0/d\0\0"));
 });
 
 test("nsrun's options, one at a time: --net, --direct, --nopriv's --user", () => {

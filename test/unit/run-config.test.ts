@@ -47,10 +47,30 @@ test("--cpus is a whole number from 1", () => {
 });
 
 test("--bind HOST[:PATH]: the target defaults to the host path, and is absolute", () => {
-  assert.deepEqual(parseBind("/srv/data", "/"), { source: "/srv/data", target: "/srv/data" });
-  assert.deepEqual(parseBind("data:/mnt/d", "/home/u"), { source: "/home/u/data", target: "/mnt/d" });
-  assert.deepEqual(parseBind("/a:b:/c", "/"), { source: "/a:b", target: "/c" });
+  assert.deepEqual(parseBind("/srv/data", "/"), { source: "/srv/data", target: "/srv/data", flags: [] });
+  assert.deepEqual(parseBind("data:/mnt/d", "/home/u"), { source: "/home/u/data", target: "/mnt/d", flags: [] });
+  assert.deepEqual(parseBind("/a:b:/c", "/"), { source: "/a:b", target: "/c", flags: [] });
   rejects({ bind: [":/x"] }, /names no host path/);
+});
+
+test("--bind HOST:PATH:OPTS: ro, nosuid, nodev, noexec are kept, rw is the default, others refused", () => {
+  assert.deepEqual(parseBind("/a:/c:ro", "/").flags, ["ro"]);
+  assert.deepEqual(parseBind("/a:/c:rw,noexec,nosuid", "/"), {
+    source: "/a",
+    target: "/c",
+    flags: ["noexec", "nosuid"],
+  });
+  assert.deepEqual(parseBind("/a:ro", "/"), { source: "/a:ro", target: "/a:ro", flags: [] });
+  rejects({ bind: ["/a:/c:rx"] }, /unknown option rx/);
+});
+
+test("--tmpfs PATH[:OPTS]: docker's defaults (nosuid, nodev, noexec unless exec), checked options", () => {
+  assert.deepEqual(config({ tmpfs: ["/run"] }).tmpfs, [{ target: "/run", options: "nosuid,nodev,noexec" }]);
+  assert.deepEqual(config({ tmpfs: ["/x/:exec,size=64m,mode=1777"] }).tmpfs, [
+    { target: "/x/", options: "nosuid,nodev,size=64m,mode=1777" },
+  ]);
+  rejects({ tmpfs: ["run"] }, /not absolute/);
+  rejects({ tmpfs: ["/x:size=64m,uid=0;reboot"] }, /unknown option uid=0;reboot/);
 });
 
 test("--user UID[:GID] as numbers", () => {

@@ -109,10 +109,22 @@ test("run.sh passes the container options to enter.sh, shell-quoted", () => {
   const line = p.files.runSh.split("\n").find((l) => l.startsWith("exec "));
   assert.equal(
     line,
-    "exec /lib/ermine/enter.sh --stdio ports --env /mnt/env --binds /mnt/binds.list --name 'it'\\''s' --usedev --net --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
+    "exec /lib/ermine/enter.sh --stdio ports --env /mnt/env --mounts /mnt/mounts.list --name 'it'\\''s' --usedev --net --caps a80405fb --mask --seccomp --user 1:2 /mnt/root /mnt/args",
   );
-  assert.deepEqual(p.files.binds, Buffer.from("/mnt/binds/0\0/etc/f\0"));
+  assert.deepEqual(p.files.mounts, Buffer.from("bind\0/mnt/binds/0\0/etc/f\0\0"));
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
+});
+
+test("the container's mounts: network files first, then tmpfs and binds with their options, shallow first", () => {
+  const p = plan({ network: "none", bind: ["/srv/a:/data/in:ro"], tmpfs: ["/data", "/run:size=1m"] });
+  const records = p.files.mounts.toString().split("\0");
+  assert.deepEqual(records, [
+    ...["tmpfs", "tmpfs", "/data", "nosuid,nodev,noexec"],
+    ...["tmpfs", "tmpfs", "/run", "nosuid,nodev,noexec,size=1m"],
+    ...["bind", "/mnt/binds/0", "/data/in", "ro"],
+    "",
+  ]);
+  assert.match(p.files.runSh, / --mounts \/mnt\/mounts\.list /);
 });
 
 test("the host side: the host image's nsrun mounts the root and stages the binds, then becomes qemu", () => {
