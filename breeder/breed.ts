@@ -1,4 +1,4 @@
-// tsermine breed: sources → kernel, busybox, confine, nsrun → initramfs → images/<arch>/, each step cached by its inputs.
+// tsermine breed: sources → kernel, busybox, confine, nsrun → initramfs → images/<arch>/ (with its licenses), each step cached by its inputs.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -18,9 +18,11 @@ import { INITRAMFS_FILE, packInitramfs } from "./initramfs.js";
 import { parseFragment, type Fragment } from "./kconfig.js";
 import { buildKernel, type SourceTree } from "./kernel.js";
 import { buildHelper } from "./helpers.js";
+import { licenseFiles } from "./licenses.js";
 import { writeImage } from "./output.js";
 import { createReporter } from "./progress.js";
 import { acquireSources, type AcquiredSource, type AcquiredSources } from "./sources.js";
+import { lazyStaticLibs } from "./static-libs.js";
 import { checkRequirements, type ToolProbe } from "./toolchain.js";
 
 export interface BreedDeps {
@@ -114,16 +116,18 @@ async function breedArch(
     return { value: a, cached: a.cached, note: a.meta.release };
   });
   const bbFragment = parseFragment("busybox.config", await readFile(busyboxConfigFile, "utf8"));
+  // glibc and libgcc as gcc links them: each program built records them, for the image's licenses.
+  const staticLibs = lazyStaticLibs(ctx, arch);
   const busybox = await ctx.reporter.step(`${arch}: busybox`, async () => {
-    const a = await buildBusybox(ctx, arch, trees.busybox, bbFragment, compiler);
+    const a = await buildBusybox(ctx, arch, trees.busybox, bbFragment, compiler, staticLibs);
     return { value: a, cached: a.cached, note: `${a.meta.applets.length} applets` };
   });
   const confine = await ctx.reporter.step(`${arch}: confine`, async () => {
-    const a = await buildHelper(ctx, arch, "confine", compiler);
+    const a = await buildHelper(ctx, arch, "confine", compiler, staticLibs);
     return { value: a, cached: a.cached };
   });
   const nsrun = await ctx.reporter.step(`${arch}: nsrun`, async () => {
-    const a = await buildHelper(ctx, arch, "nsrun", compiler);
+    const a = await buildHelper(ctx, arch, "nsrun", compiler, staticLibs);
     return { value: a, cached: a.cached };
   });
   const initramfs = await ctx.reporter.step(`${arch}: initramfs`, async () => {
@@ -138,8 +142,23 @@ async function breedArch(
     return { value: a, cached: a.cached, note: `${(a.meta.size / 1048576).toFixed(2)} MiB` };
   });
   const dir = join(cfg.outDir, arch);
+  const sourceRecords = { linux: describeSource(sources.linux), busybox: describeSource(sources.busybox) };
   let sizes = { kernel: 0, initramfs: 0 };
   await ctx.reporter.step(`${arch}: image`, async () => {
+    const licenses = await licenseFiles({
+      arch,
+      kernelImage: info.kernelImage,
+      initramfs: INITRAMFS_FILE,
+      sources: sourceRecords,
+      linuxTree: trees.linux.dir,
+      initDir,
+      programs: [
+        { name: "busybox", in: ["busybox", INITRAMFS_FILE], linkedWith: busybox.meta.linkedWith },
+        { name: "confine", in: ["confine", INITRAMFS_FILE], linkedWith: confine.meta.linkedWith },
+        { name: "nsrun", in: ["nsrun"], linkedWith: nsrun.meta.linkedWith },
+      ],
+      staticLibs,
+    });
     await writeImage(
       dir,
       {
@@ -152,6 +171,8 @@ async function breedArch(
         // ...and starts with this one, which makes the namespaces and waits for the container's init.
         nsrun: join(nsrun.dir, "nsrun"),
       },
+      // LICENSES.json and the license texts: what is inside, under which licenses, from which sources.
+      licenses,
       (outputs) => {
         sizes = { kernel: outputs[info.kernelImage]?.size ?? 0, initramfs: outputs[INITRAMFS_FILE]?.size ?? 0 };
         return {
@@ -164,10 +185,7 @@ async function breedArch(
             fragments: fragments.map((f) => ({ name: f.name, options: f.options.size })),
             droppedOptions: kernel.meta.dropped,
           },
-          sources: {
-            linux: describeSource(sources.linux),
-            busybox: describeSource(sources.busybox),
-          },
+          sources: sourceRecords,
           compiler,
           // tsminc refuses to boot an image whose guest code is not its own.
           guestInit: guestInitHash(initDir),

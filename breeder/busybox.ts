@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { crossPrefix, type ArchName } from "../src/core/arch.js";
 import { MincError } from "../src/core/errors.js";
 import { artifact, keyOf, type Artifact } from "./artifacts.js";
+import type { StaticLib } from "../src/core/image-licenses.js";
 import { configure } from "./configure.js";
 import { make, type BreedContext } from "./context.js";
 import { mergeFragments, type Fragment } from "./kconfig.js";
@@ -13,6 +14,8 @@ export interface BusyboxMeta {
   readonly seconds: number;
   /** applet paths relative to /, e.g. "bin/sh" */
   readonly applets: readonly string[];
+  /** the static libraries it was linked with (absent in artifacts built before tsermine recorded them) */
+  readonly linkedWith?: readonly StaticLib[];
 }
 
 /**
@@ -51,6 +54,7 @@ export async function buildBusybox(
   tree: SourceTree,
   fragment: Fragment,
   compiler: string,
+  staticLibs: () => Promise<readonly StaticLib[]>,
 ): Promise<Artifact<BusyboxMeta>> {
   const merged = mergeFragments([fragment], "allnoconfig");
   const key = keyOf(["busybox", 1, arch, tree.sha256, [...merged.options], compiler, SOURCE_TWEAKS]);
@@ -78,6 +82,7 @@ export async function buildBusybox(
         .split("\n")
         .map((l) => l.trim().replace(/^\/+/, ""))
         .filter((l) => l !== ""),
+      linkedWith: await staticLibs(),
     };
   });
 }

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crossPrefix, type ArchName } from "../src/core/arch.js";
 import { MincError } from "../src/core/errors.js";
+import type { StaticLib } from "../src/core/image-licenses.js";
 import { sha256Text } from "../src/host/hash.js";
 import { packageRoot } from "../src/host/paths.js";
 import { artifact, keyOf, type Artifact } from "./artifacts.js";
@@ -14,15 +15,22 @@ export type HelperName = "nsrun" | "confine";
 
 /** Each helper's sources in libexec/, and the headers they include (in the cache key too). */
 const SOURCES: Readonly<Record<HelperName, readonly string[]>> = {
-  nsrun: ["nsrun.c", "slirp.c", "common.c"],
+  nsrun: ["nsrun.c", "slirp.c", "console.c", "common.c"],
   confine: ["confine.c", "common.c"],
 };
-const HEADERS = ["common.h", "slirp.h"];
+const HEADERS = ["common.h", "slirp.h", "console.h"];
 
 const inLibexec = (file: string) => join(packageRoot, "libexec", file);
 
+/** Every libexec/ file the helpers are built from, relative to the package (what an image's licenses list). */
+export const HELPER_FILES: readonly string[] = [...new Set([...Object.values(SOURCES).flat(), ...HEADERS])]
+  .sort()
+  .map((f) => `libexec/${f}`);
+
 export interface HelperMeta {
   readonly sourceSha256: string;
+  /** the static libraries it was linked with (absent in artifacts built before tsermine recorded them) */
+  readonly linkedWith?: readonly StaticLib[];
 }
 
 /** The compiler's flags: every helper must build clean under them on every arch. */
@@ -33,6 +41,7 @@ export async function buildHelper(
   arch: ArchName,
   name: HelperName,
   compiler: string,
+  staticLibs: () => Promise<readonly StaticLib[]>,
 ): Promise<Artifact<HelperMeta>> {
   const prefix = crossPrefix(arch, ctx.hostNodeArch);
   const sources = SOURCES[name].map(inLibexec);
@@ -54,6 +63,6 @@ export async function buildHelper(
         });
       }
     }
-    return { sourceSha256 };
+    return { sourceSha256, linkedWith: await staticLibs() };
   });
 }

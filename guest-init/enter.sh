@@ -11,6 +11,8 @@
 #   --name NAME        hostname in the container
 #   --usedev           devtmpfs as /dev instead of a tmpfs with the basic nodes
 #   --user UID[:GID]   run as these numeric ids
+#   --groups G1:G2:... the command's supplementary groups (confine --groups)
+#   --rlimit N:S:H     a resource limit of the command (confine --rlimit), repeatable
 #   --caps HEX         the capabilities the command keeps (confine --caps)
 #   --seccomp          the default seccomp filter (confine --seccomp)
 #   --no-new-privs     no setuid or file capability can raise the command's privileges
@@ -44,6 +46,8 @@ set -u
 NAME=""
 USEDEV=0
 USERSPEC=""
+GROUPS_SPEC=""
+RLIMITS=""
 MOUNTS=""
 CAPS=""
 SECCOMP=0
@@ -92,14 +96,35 @@ port_device() {
 	return 1
 }
 
-# tsminc writes "ROWS COLS" lines to the tsminc.ctl port when the user's terminal is resized; setting
-# the console's size sends SIGWINCH to the container's foreground process group, as on a real tty.
-follow_resizes() {
+# Signals the container's command: the child of the container's init, which is the child of this
+# shell once it has become unshare ($MAIN), besides the reader ($SELF); with --no-init, the init.
+signal_job() {
+	for init in $(pgrep -P "$MAIN"); do
+		[ "$init" = "$SELF" ] || break
+	done
+	[ "$init" != "$SELF" ] || return 0
+	job=$init
+	if [ "$INIT" = 1 ]; then job=$(pgrep -P "$init") || return 0; fi
+	# shellcheck disable=SC2086 # one pid per word
+	kill -"$1" $job
+}
+
+# tsminc writes lines to the tsminc.ctl port: "ROWS COLS" when the user's terminal is resized (setting
+# the console's size sends SIGWINCH to the container's foreground process group, as on a real tty),
+# and "signal N" for a signal the launcher forwards to the container's command (an OCI runtime's kill).
+follow_control() {
 	port_device tsminc.ctl || return 0
-	ctl=$PORT
-	while read -r rows cols; do
-		stty -F "$CONSOLE" rows "$rows" cols "$cols"
-	done <"$ctl" &
+	MAIN=$$
+	{
+		# This reader's own pid (ash's $$ is its parent's): a builtin's redirection, no fork.
+		read -r SELF _ </proc/self/stat
+		while read -r first second <&3; do
+			case "$first" in
+			signal) case "$second" in '' | *[!0-9]*) ;; *) signal_job "$second" ;; esac ;;
+			*) [ -z "$CONSOLE" ] || stty -F "$CONSOLE" rows "$first" cols "$second" ;;
+			esac
+		done
+	} 3<"$PORT" >/dev/null 2>&1 &
 }
 
 open_stdio() {
@@ -120,7 +145,6 @@ open_stdio() {
 		# shellcheck disable=SC2094 # a tty is read and written at once
 		exec <"$CONSOLE" >"$CONSOLE" 2>&1
 		if [ -n "$ROWS" ] && [ -n "$COLS" ]; then stty rows "$ROWS" cols "$COLS"; fi
-		follow_resizes
 		;;
 	esac
 }
@@ -165,6 +189,8 @@ prepare_confine() {
 	[ "$SECCOMP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --seccomp"
 	[ "$NNP" = 0 ] || CONFINE_ARGS="$CONFINE_ARGS --no-new-privs"
 	[ -z "$DEVCG" ] || CONFINE_ARGS="$CONFINE_ARGS --devices-cgroup-fd 7"
+	[ -z "$GROUPS_SPEC" ] || CONFINE_ARGS="$CONFINE_ARGS --groups $GROUPS_SPEC"
+	CONFINE_ARGS="$CONFINE_ARGS$RLIMITS"
 	if [ -n "$ENVFILE" ]; then
 		exec 6<"$ENVFILE" || die "cannot read the environment"
 		CONFINE_ARGS="$CONFINE_ARGS --env-fd 6"
@@ -272,7 +298,7 @@ run_command() {
 	case "$USERSPEC" in "" | 0 | 0:*) ;; *) HOME=/ ;; esac
 	export PATH HOME
 	if [ -n "$TERM_NAME" ]; then export TERM="$TERM_NAME"; else unset TERM; fi
-	unset NAME USEDEV USERSPEC MOUNTS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY ENVFILE SEARCH_PATH
+	unset NAME USEDEV USERSPEC GROUPS_SPEC RLIMITS MOUNTS STDIO ROWS COLS CONFINE ROOT ARGS INSIDE CONSOLE OLD BUSYBOX_PATH NET NOPRIV INTERPRETER TERM_NAME SHLVL CAPS SECCOMP NNP DEVCG MASK READONLY ENVFILE SEARCH_PATH
 	if [ -n "$WORKDIR" ]; then
 		[ -d "$WORKDIR" ] || mkdir -p -- "$WORKDIR" || die "cannot make the working folder $WORKDIR"
 		cd -- "$WORKDIR" || die "cannot enter the working folder $WORKDIR"
@@ -347,6 +373,8 @@ parse_options() {
 		--name) NAME=$2 && shift 2 ;;
 		--usedev) USEDEV=1 && shift ;;
 		--user) USERSPEC=$2 && shift 2 ;;
+		--groups) GROUPS_SPEC=$2 && shift 2 ;;
+		--rlimit) RLIMITS="$RLIMITS --rlimit $2" && shift 2 ;;
 		--caps) CAPS=$2 && shift 2 ;;
 		--seccomp) SECCOMP=1 && shift ;;
 		--no-new-privs) NNP=1 && shift ;;
@@ -384,6 +412,7 @@ if [ "${INSIDE:-0}" = 1 ]; then
 	inside
 else
 	phase open_stdio
+	phase follow_control
 	# The container gets a session of its own; in tty mode the console is its controlling terminal,
 	# so Ctrl-C reaches the command and nothing outside it.
 	case "$STDIO" in

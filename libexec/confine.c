@@ -28,7 +28,8 @@
  * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
  * confine --remount PATH FLAGS   a bind's options on top of its flags: FLAGS is a comma list of ro,
  *                                nosuid, nodev, noexec (enter.sh, for the container's binds)
- * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] [--no-new-privs]
+ * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--groups G1:G2:...]
+ *         [--rlimit NAME:SOFT:HARD]... [--seccomp] [--no-new-privs]
  *         [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...
  *   --usedev                 devtmpfs as /dev
  *   --nopriv                 in a user namespace: nodes bound from /dev, no gid=5 for devpts
@@ -36,7 +37,9 @@
  *   --mask                   /proc and /sys paths read-only or masked (step 0)
  *   --read-only              the root read-only; /tmp, /dev and binds are mounts of their own
  *   --caps HEX               the capabilities the command keeps (a bit per capability number)
- *   --user UID:GID           run as these ids, with GID as the only group
+ *   --user UID:GID           run as these ids, with GID as the only group unless --groups
+ *   --groups G1:G2:...       the supplementary groups (config.json's additionalGids, --group-add)
+ *   --rlimit NAME:SOFT:HARD  a resource limit (nofile, nproc, core...; "unlimited"), repeatable
  *   --seccomp                the default seccomp filter
  *   --no-new-privs           no setuid or file capability can raise the command's privileges
  *   --devices-cgroup-fd N    the container's cgroup (a folder opened as N, v2 or v1 devices): join it, filter
@@ -62,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -640,15 +644,74 @@ static void set_sets(uint64_t caps) {
         die("cannot clear the ambient capabilities");
 }
 
-static void set_user(const char *spec) {
+/* The supplementary groups of --groups G1:G2:...; *count is 0 without it. */
+static gid_t *parse_groups(const char *spec, size_t *count) {
+    *count = 0;
+    if (spec == NULL) return NULL;
+    size_t n = 1;
+    for (const char *c = spec; *c != '\0'; c++) n += *c == ':';
+    gid_t *groups = calloc(n, sizeof *groups);
+    if (groups == NULL) die("out of memory");
+    const char *at = spec;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        groups[i] = (gid_t)strtoul(at, &end, 10);
+        if (end == at || (*end != ':' && *end != '\0')) die("--groups takes G1:G2:..., not %s", spec);
+        at = end + 1;
+    }
+    *count = n;
+    return groups;
+}
+
+/* Takes UID:GID, with the supplementary groups given (else GID alone). */
+static void set_user(const char *spec, const gid_t *groups, size_t ngroups) {
     char *end;
     unsigned long uid = strtoul(spec, &end, 10), gid;
     if (*end != ':') die("--user takes UID:GID, not %s", spec);
     gid = strtoul(end + 1, &end, 10);
-    gid_t groups[1] = {(gid_t)gid};
-    if (setgroups(1, groups) != 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0)
+    gid_t primary[1] = {(gid_t)gid};
+    if (setgroups(ngroups > 0 ? ngroups : 1, ngroups > 0 ? groups : primary) != 0 ||
+        setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0)
         die("cannot take group %lu", gid);
     if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) die("cannot take user %lu", uid);
+}
+
+/* ---- 3b. resource limits ---- */
+
+static const struct {
+    const char *name;
+    int resource;
+} RLIMITS[] = {
+    {"as", RLIMIT_AS},           {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},
+    {"fsize", RLIMIT_FSIZE},     {"locks", RLIMIT_LOCKS},     {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE},
+    {"nice", RLIMIT_NICE},       {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},
+    {"rtprio", RLIMIT_RTPRIO},   {"rttime", RLIMIT_RTTIME},   {"sigpending", RLIMIT_SIGPENDING},
+    {"stack", RLIMIT_STACK},
+};
+
+static rlim_t limit_value(const char *text, const char *spec) {
+    if (strcmp(text, "unlimited") == 0) return RLIM_INFINITY;
+    char *end;
+    unsigned long long n = strtoull(text, &end, 10);
+    if (end == text || *end != '\0') die("--rlimit takes NAME:SOFT:HARD, not %s", spec);
+    return (rlim_t)n;
+}
+
+/* --rlimit NAME:SOFT:HARD, each limit a number or "unlimited" (before the capabilities go). */
+static void set_rlimit(const char *spec) {
+    char copy[128], *soft, *hard;
+    snprintf(copy, sizeof copy, "%s", spec);
+    if ((soft = strchr(copy, ':')) == NULL || (hard = strchr(soft + 1, ':')) == NULL)
+        die("--rlimit takes NAME:SOFT:HARD, not %s", spec);
+    *soft++ = '\0';
+    *hard++ = '\0';
+    for (size_t i = 0; i < sizeof RLIMITS / sizeof RLIMITS[0]; i++) {
+        if (strcmp(RLIMITS[i].name, copy) != 0) continue;
+        struct rlimit r = {.rlim_cur = limit_value(soft, spec), .rlim_max = limit_value(hard, spec)};
+        if (setrlimit(RLIMITS[i].resource, &r) != 0) die("cannot set the %s limit to %s:%s", copy, soft, hard);
+        return;
+    }
+    die("unknown resource limit %s", copy);
 }
 
 /* ---- 4. the environment ---- */
@@ -698,7 +761,10 @@ int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "--remount") == 0) return remount_main(argv[2], argv[3]);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
-    const char *user = NULL;
+    const char *user = NULL, *groups_spec = NULL;
+    const char **rlimits = calloc((size_t)argc, sizeof *rlimits);
+    size_t nrlimits = 0;
+    if (rlimits == NULL) die("out of memory");
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         int has_value = i + 1 < argc;
@@ -707,6 +773,10 @@ int main(int argc, char **argv) {
             have_caps = 1;
         } else if (strcmp(argv[i], "--user") == 0 && has_value) {
             user = argv[++i];
+        } else if (strcmp(argv[i], "--groups") == 0 && has_value) {
+            groups_spec = argv[++i];
+        } else if (strcmp(argv[i], "--rlimit") == 0 && has_value) {
+            rlimits[nrlimits++] = argv[++i];
         } else if (strcmp(argv[i], "--mask") == 0) {
             mask = 1;
         } else if (strcmp(argv[i], "--read-only") == 0) {
@@ -725,7 +795,8 @@ int main(int argc, char **argv) {
         }
     }
     if (i + 1 >= argc) {
-        fputs("tsminc: usage: confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--seccomp] "
+        fputs("tsminc: usage: confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--groups G1:G2:...] "
+              "[--rlimit NAME:SOFT:HARD]... [--seccomp] "
               "[--no-new-privs] [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...\n",
               stderr);
         return LAUNCHER_FAILED;
@@ -735,10 +806,14 @@ int main(int argc, char **argv) {
     if (!have_caps) caps = ~(uint64_t)0;
     if (mask) mask_paths();
     if (read_only) remount_read_only("/");
+    for (size_t r = 0; r < nrlimits; r++) set_rlimit(rlimits[r]);
+    size_t ngroups;
+    gid_t *groups = parse_groups(groups_spec, &ngroups);
     if (cgroup >= 0) filter_devices(cgroup);
     if (seccomp) filter_syscalls(caps);
     if (have_caps) set_caps(caps);
-    if (user != NULL) set_user(user);
+    if (user != NULL) set_user(user, groups, ngroups);
+    else if (ngroups > 0 && setgroups(ngroups, groups) != 0) die("cannot take the groups %s", groups_spec);
     if (have_caps || user != NULL) set_sets(caps);
     if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("cannot set no_new_privs");
     // Only stdin, stdout and stderr reach the command (this program came in as a descriptor too).

@@ -27,10 +27,12 @@
  *   --slirp-socket PATH    its API socket
  *   --slirp-request JSON   a request for that socket once it is ready (a port to publish), repeatable
  *   --bridge TAP           vm mode: qemu's NIC, the tap TAP, bridged with slirp4netns's tap0
+ * nsrun --console-socket PATH [--console-size ROWS COLS] -- COMMAND [ARG]...: see console.c.
  * Its own failures print one "tsminc: ..." line and exit 125, tsminc's status for a launcher failure.
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "console.h"
 #include "slirp.h"
 
 #include <dirent.h>
@@ -330,6 +332,7 @@ static void usage(void) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--console-socket") == 0) console_main(argc, argv);
     pid_t parent = getppid();
     die_with_parent(parent);
     int user = 0, net = 0, direct = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;

@@ -10,5 +10,6 @@ if [ "$node_major" -lt 20 ]; then
 fi
 sh scripts/install-deps.sh
 npm ci
+npm run build
 node dist/src/cli/tsermine.js breed --arch x86_64 --config smallconfig
 node dist/bundle/tsminc.cjs --qemu -- uname -a

@@ -7,7 +7,7 @@ import type { RunConfig } from "../core/run-config.js";
 import { planVm } from "../core/vm-plan.js";
 import { probeHost } from "../host/probe.js";
 import type { PtySpawner } from "../host/pty.js";
-import { trapRunSignals } from "../host/signals.js";
+import { trapForwardedSignals, trapRunSignals } from "../host/signals.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import { makeTmpdir } from "../host/tmpdir.js";
 
@@ -26,7 +26,7 @@ async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = trapRunSignals(true, false);
+  const trap = config.forwardSignals ? trapForwardedSignals() : trapRunSignals(true, false);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   const plan = planVm(config, facts, tmpdir);
   const { launchVm } = await import("../host/vm-launch.js");
@@ -46,7 +46,7 @@ async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = trapRunSignals(false, draft.terminal);
+  const trap = config.forwardSignals ? trapForwardedSignals() : trapRunSignals(false, draft.terminal);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   // Loaded only now: start-up time counts, and each mode needs its own code only.
   const { launchNs } = await import("../host/ns-launch.js");
@@ -65,9 +65,10 @@ export async function runContainer(config: RunConfig): Promise<void> {
 }
 
 /** Plans the container without making anything: its bad input fails here, as one error. */
-export function checkContainer(config: RunConfig): void {
+export function checkContainer(config: RunConfig): HostFacts {
   const facts = probeHost(config);
   const draft = `${facts.runtimeDir}/tsminc-RANDOM`;
   if (config.qemu) planVm(config, facts, draft);
   else planNs(config, facts, draft);
+  return facts;
 }

@@ -9,7 +9,7 @@ import { MincError } from "../core/errors.js";
 import { cacheDir, defaultImagesDir } from "../host/paths.js";
 import { spawnRunner } from "../host/spawn-runner.js";
 import { which } from "../host/which.js";
-import { cleanImages, listImages } from "../host/images.js";
+import { cleanImages, listImages, listLicenses } from "../host/images.js";
 import { testrun } from "../host/testrun.js";
 import { formatError } from "./report.js";
 
@@ -27,7 +27,7 @@ function program(): Command {
 
   prog
     .command("breed")
-    .description("build the ermine image(s) from source into images/<arch>/")
+    .description("build the ermine image(s) from source into <image folder>/<arch>/")
     .addOption(new Option("--arch <arch>", "x86_64, arm64, arm (or aliases) or all").default("x86_64"))
     .option(
       "--config <name|file>",
@@ -38,7 +38,7 @@ function program(): Command {
     .option("--sources <mode>", "auto | upstream | debian | DIR | URL", "auto")
     .option("--jobs <n>", "parallel make jobs (default: number of CPUs)")
     .option("--rebuild", "rebuild every step, ignoring cached results")
-    .option("--out <dir>", "output folder instead of the package's images/")
+    .option("--out <dir>", `output folder (default: ${defaultImagesDir})`)
     .action(async (raw: RawBreedOptions) => {
       const cfg = toBuildConfig(raw, { cpus: cpus().length, defaultOutDir: defaultImagesDir, isDirectory });
       const started = performance.now();
@@ -61,9 +61,10 @@ function program(): Command {
   prog
     .command("list")
     .description("list the images with their versions and sizes")
+    .option("--licenses", "show what each image holds: licenses, versions and the sha256 of its sources")
     .option("--out <dir>", "image folder", defaultImagesDir)
-    .action((opts: { out: string }) => {
-      process.stdout.write(listImages(opts.out));
+    .action((opts: { licenses?: boolean; out: string }) => {
+      process.stdout.write(opts.licenses === true ? listLicenses(opts.out) : listImages(opts.out));
     });
 
   prog

@@ -83,6 +83,20 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "name", value: "name", key: "name", help: "the container's hostname" },
   { long: "user", value: "uid[:gid]", key: "user", help: "run the command with these numeric ids" },
   {
+    long: "group-add",
+    value: "gid",
+    key: "groupAdd",
+    list: true,
+    help: "a supplementary group of the command, by number (repeatable)",
+  },
+  {
+    long: "ulimit",
+    value: "name=soft[:hard]",
+    key: "ulimit",
+    list: true,
+    help: "a resource limit of the command, e.g. nofile=1024:4096 (repeatable)",
+  },
+  {
     long: "cap-add",
     value: "caps",
     key: "capAdd",

@@ -13,6 +13,7 @@ import {
   openSync,
   readFileSync,
   readSync,
+  statSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -23,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { fromOciSpec } from "../config/from-oci.js";
 import { CAPABILITIES } from "../core/capabilities.js";
 import { asMincError, MincError } from "../core/errors.js";
+import { hostImage } from "../core/run-checks.js";
 import {
   checkId,
   listIds,
@@ -62,18 +64,37 @@ function one(operands: readonly string[], what: string): string {
 async function create(a: RuntimeArgs, root: string, log: (line: string) => void): Promise<void> {
   const id = one(a.operands, "create");
   const bundle = resolve(typeof a.options.bundle === "string" ? a.options.bundle : ".");
-  const { config, warnings } = fromOciSpec(readSpec(bundle), bundle);
+  const { config, warnings, terminal } = fromOciSpec(readSpec(bundle), bundle);
+  const consoleSocket = typeof a.options["console-socket"] === "string" ? a.options["console-socket"] : undefined;
+  if (terminal !== undefined && consoleSocket === undefined)
+    throw fail(
+      "config.json asks for a terminal (process.terminal) and no --console-socket was given",
+      "give --console-socket PATH",
+    );
+  if (terminal === undefined && consoleSocket !== undefined)
+    throw fail(
+      "--console-socket needs process.terminal in config.json",
+      "drop --console-socket, or set process.terminal",
+    );
+  if (consoleSocket !== undefined && !isSocket(consoleSocket))
+    throw fail(`--console-socket ${consoleSocket} is not a listening unix socket`, "give the engine's console socket");
   if (existsSync(stateDir(root, id)))
     throw fail(`container ${id} already exists`, "delete it first, or use another ID");
-  checkContainer(config);
+  const facts = checkContainer(config);
   const dir = stateDir(root, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const made = spawnSync("mkfifo", ["-m", "0600", startFifo(dir)]);
   if (made.status !== 0)
     throw new MincError("system", `cannot make ${startFifo(dir)}`, { hint: "check the state root" });
   // The monitor keeps the engine's stdio (fds 0-2, byte for byte) and its own session; the engine
-  // (conmon, a subreaper) inherits it once this process exits, and waits for it.
-  const monitor = spawn(process.execPath, [fileURLToPath(import.meta.url), "__monitor", dir, bundle], {
+  // (conmon, a subreaper) inherits it once this process exits, and waits for it. With a terminal,
+  // nsrun makes it, sends its master to the engine and becomes the monitor on it.
+  const argv = [process.execPath, fileURLToPath(import.meta.url), "__monitor", dir, bundle];
+  const [file, ...args] =
+    terminal === undefined || consoleSocket === undefined
+      ? argv
+      : [...consoleArgs(hostImage(facts, "a terminal is made by nsrun").dir, consoleSocket, terminal), ...argv];
+  const monitor = spawn(file ?? process.execPath, args, {
     detached: true,
     stdio: ["inherit", "inherit", "inherit", "pipe"],
   });
@@ -87,8 +108,13 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
       ready.on("close", done);
     });
   }
-  if (monitor.exitCode !== null || monitor.signalCode !== null)
-    throw new MincError("system", `the monitor of ${id} ended before start`, { hint: "run with --debug" });
+  // A monitor that ended (nsrun could not reach the console socket, say: it said why on stderr) is a
+  // zombie or gone by now; a ready one waits on the fifo.
+  const stat = procStat(pid);
+  if (monitor.exitCode !== null || monitor.signalCode !== null || stat === undefined || stat.state === "Z") {
+    removeState(root, id);
+    throw new MincError("system", `the monitor of ${id} ended before start`, { hint: "see the engine's log" });
+  }
   monitor.unref();
   writeState(root, {
     id,
@@ -101,6 +127,20 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
   });
   if (typeof a.options["pid-file"] === "string") writeFileSync(a.options["pid-file"], String(pid));
   for (const w of warnings) log(`warning: ${id}: ${w}`);
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+/** nsrun's front for a monitor on a new terminal whose master goes to the engine's console socket. */
+function consoleArgs(imageDir: string, socket: string, size: { rows: number; cols: number }): string[] {
+  const sized = size.rows > 0 && size.cols > 0 ? ["--console-size", String(size.rows), String(size.cols)] : [];
+  return [join(imageDir, "nsrun"), "--console-socket", resolve(socket), ...sized, "--"];
 }
 
 /** The monitor: waits for `start` on the fifo, then runs the container; its status is the container's. */
@@ -180,6 +220,11 @@ function kill(a: RuntimeArgs, root: string): void {
 
 async function remove(a: RuntimeArgs, root: string): Promise<void> {
   const id = one(a.operands, "delete");
+  // runc's way: --force on a container that is gone (its engine's cleanup came first) is done.
+  if (a.options.force === true && !existsSync(join(stateDir(root, id), "state.json"))) {
+    removeState(root, id);
+    return;
+  }
   const s = readState(root, id);
   const status = statusOf(s);
   if (status === "running" && a.options.force !== true)

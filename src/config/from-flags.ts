@@ -7,6 +7,7 @@ import { CAPABILITIES, parseCapabilities, resolveCapabilities } from "../core/ca
 import { mergeEnv, parseEntrypoint, parseEnvEntry, parseEnvFile } from "../core/container-process.js";
 import { looksLikeImage, parseImageRef, type ImageRef } from "../core/image-ref.js";
 import { bindFlags, tmpfsOptions, withTmpfsDefaults } from "../core/mount-options.js";
+import { parseUlimit, type Rlimit } from "../core/rlimits.js";
 import { parseAddHost, parseDns, parsePublish, type NetworkMode } from "../core/network.js";
 import {
   runConfig,
@@ -34,6 +35,8 @@ export interface RawRunOptions {
   readonly direct?: boolean;
   readonly bind?: readonly string[];
   readonly tmpfs?: readonly string[];
+  readonly groupAdd?: readonly string[];
+  readonly ulimit?: readonly string[];
   readonly name?: string;
   readonly user?: string;
   readonly nocaps?: string;
@@ -187,6 +190,18 @@ function parseUser(text: string): { uid: number; gid: number } {
   return { uid, gid };
 }
 
+function parseGroup(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 0xfffffffe)
+    throw usage(`--group-add takes a group number, not "${text}"`, "e.g. --group-add 100");
+  return Number(text);
+}
+
+function parseRlimit(text: string): Rlimit {
+  const r = parseUlimit(text);
+  if (typeof r === "string") throw usage(r, "e.g. --ulimit nofile=1024:4096");
+  return r;
+}
+
 /** --cap-add, --cap-drop (and MINCS's --nocaps, a --cap-drop), --privileged, --security-opt, --read-only. */
 function parseSecurity(raw: RawRunOptions): Security {
   const add = (raw.capAdd ?? []).flatMap((t) => parseCapabilities("--cap-add", t));
@@ -336,6 +351,8 @@ export function toRunConfig(
     tmpfs: (raw.tmpfs ?? []).map(parseTmpfs),
     name: raw.name === undefined ? undefined : parseName(raw.name),
     user: raw.user === undefined ? undefined : parseUser(raw.user),
+    groups: (raw.groupAdd ?? []).map(parseGroup),
+    rlimits: (raw.ulimit ?? []).map(parseRlimit),
     security: parseSecurity(raw),
     usedev: raw.usedev ?? false,
     network: parseNetwork(raw),
@@ -351,6 +368,7 @@ export function toRunConfig(
     accel,
     ermine: raw.ermine === undefined ? undefined : resolve(cwd, raw.ermine),
     init: raw.init ?? true,
+    forwardSignals: false,
     timeoutSec: raw.timeout === undefined ? undefined : parseTimeout(raw.timeout),
     append: raw.append === undefined ? [] : parseAppend(raw.append),
     limits: parseLimits(raw),

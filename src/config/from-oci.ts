@@ -5,6 +5,7 @@ import { lookupArch } from "../core/arch.js";
 import { capabilityName, type Capability } from "../core/capabilities.js";
 import { MincError } from "../core/errors.js";
 import { bindFlags, tmpfsOptions } from "../core/mount-options.js";
+import { ociRlimit } from "../core/rlimits.js";
 import { runConfig, type Bind, type RunConfig, type Tmpfs } from "../core/run-config.js";
 import { toRunConfig } from "./from-flags.js";
 
@@ -12,7 +13,9 @@ import { toRunConfig } from "./from-flags.js";
 interface OciSpec {
   readonly process?: {
     readonly terminal?: boolean;
-    readonly user?: { readonly uid?: number; readonly gid?: number };
+    readonly consoleSize?: { readonly height?: number; readonly width?: number };
+    readonly user?: { readonly uid?: number; readonly gid?: number; readonly additionalGids?: readonly number[] };
+    readonly rlimits?: readonly { readonly type?: string; readonly soft?: number; readonly hard?: number }[];
     readonly args?: readonly string[];
     readonly env?: readonly string[];
     readonly cwd?: string;
@@ -50,6 +53,8 @@ export interface OciRun {
   readonly config: RunConfig;
   /** fields honored only in part, a line each (for the runtime's log) */
   readonly warnings: readonly string[];
+  /** process.terminal: the container runs on a pseudo-terminal whose master goes to the engine */
+  readonly terminal: { readonly rows: number; readonly cols: number } | undefined;
 }
 
 function parseSpec(text: string): OciSpec {
@@ -132,8 +137,6 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
   const p = spec.process ?? {};
   const args = p.args ?? [];
   if (args.length === 0) throw bad("config.json: process.args is empty", "give the command to run");
-  if (p.terminal === true)
-    throw bad("config.json: process.terminal is not supported yet by tsminc-runtime", "run without -t");
   const mode = spec.annotations?.["run.tsminc.mode"] ?? "vm";
   if (mode !== "vm" && mode !== "ns") throw bad(`run.tsminc.mode is vm or ns, not "${mode}"`, "fix the annotation");
   const qemu = mode === "vm";
@@ -161,13 +164,22 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
   const bounding = p.capabilities?.bounding;
   return {
     warnings,
+    terminal: p.terminal === true ? { rows: p.consoleSize?.height ?? 0, cols: p.consoleSize?.width ?? 0 } : undefined,
     config: runConfig({
       ...base,
       rootdir: resolve(bundle, spec.root?.path ?? "rootfs"),
       // The engine made this root for the container alone: its writes belong there, as with runc.
       direct: true,
+      // The engine's kill (podman stop: SIGTERM) is for the container's process, not for the VM.
+      forwardSignals: true,
       name: spec.hostname === undefined || spec.hostname === "" ? undefined : spec.hostname,
       user: uid === 0 && gid === 0 ? undefined : { uid, gid },
+      groups: [...(p.user?.additionalGids ?? [])],
+      rlimits: (p.rlimits ?? []).map((r) => {
+        const limit = ociRlimit(r);
+        if (typeof limit === "string") throw bad(`config.json: ${limit}`, "fix process.rlimits");
+        return limit;
+      }),
       env: [...(p.env ?? [])],
       workdir: p.cwd === undefined || p.cwd === "/" ? undefined : p.cwd,
       ...mounts(spec, warnings),

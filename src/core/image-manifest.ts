@@ -1,5 +1,5 @@
 // The manifest.json of an image folder (images/<arch>/): its one type, written by the breeder, read
-// by tsminc, tsermine list and testrun through parseManifest. Pure.
+// by tsminc, tsermine list and testrun through parseManifest; imageJson, the check LICENSES.json shares. Pure.
 import { ARCH_NAMES, type ArchName } from "./arch.js";
 import { MincError } from "./errors.js";
 
@@ -47,22 +47,33 @@ export interface ImageManifest {
 /** The files every image folder holds besides its kernel and initramfs. */
 export const IMAGE_TOOLS = ["busybox", "confine", "nsrun"] as const;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
 
-/** The manifest in `text` (read from `where`); one line naming the fix when it is not one of ours. */
-export function parseManifest(text: string, where: string): ImageManifest {
+/**
+ * A JSON file of an image folder (`what`, read from `where`): an object naming a known arch, and the
+ * error that refuses it further, in one line with the fix.
+ */
+export function imageJson(
+  text: string,
+  where: string,
+  what: string,
+): { doc: Record<string, unknown>; broken: (why: string) => MincError } {
   const broken = (why: string) =>
-    new MincError("image", `${where} is not an image manifest tsminc can use: ${why}`, {
-      hint: "run tsermine breed again for that arch",
-    });
-  let m: unknown;
+    new MincError("image", `${where} is not ${what}: ${why}`, { hint: "run tsermine breed again for that arch" });
+  let doc: unknown;
   try {
-    m = JSON.parse(text);
+    doc = JSON.parse(text);
   } catch {
     throw broken("not JSON");
   }
-  if (!isObject(m)) throw broken("not an object");
-  if (!ARCH_NAMES.includes(m.arch as ArchName)) throw broken(`unknown arch ${JSON.stringify(m.arch)}`);
+  if (!isObject(doc)) throw broken("not an object");
+  if (!ARCH_NAMES.includes(doc.arch as ArchName)) throw broken(`unknown arch ${JSON.stringify(doc.arch)}`);
+  return { doc, broken };
+}
+
+/** The manifest in `text` (read from `where`); one line naming the fix when it is not one of ours. */
+export function parseManifest(text: string, where: string): ImageManifest {
+  const { doc: m, broken } = imageJson(text, where, "an image manifest tsminc can use");
   for (const key of ["kernelImage", "initramfs", "kernelRelease", "guestInit", "created"])
     if (typeof m[key] !== "string") throw broken(`no ${key}`);
   for (const key of ["kernelConfig", "sources", "outputs", "cacheKeys"])

@@ -50,6 +50,9 @@ export interface NsPlan {
   readonly timeoutSec: number | undefined;
   /** stdin is a terminal: its Ctrl-C reaches the container directly, so tsminc leaves SIGINT to it */
   readonly terminal: boolean;
+  /** a signal to the launcher goes to the container's command (see RunConfig), whose init is `init` */
+  readonly forwardSignals: boolean;
+  readonly init: boolean;
 }
 
 /** The container's mounts (see mountsList), with host paths as the binds' sources. */
@@ -156,5 +159,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     cgroup,
     timeoutSec: config.timeoutSec,
     terminal: facts.stdinTty,
+    forwardSignals: config.forwardSignals,
+    init: config.init,
   };
 }

@@ -5,6 +5,7 @@ import type { Capability } from "./capabilities.js";
 import type { ImageRef } from "./image-ref.js";
 import type { AddHost, NetworkMode, Publish } from "./network.js";
 import { MincError } from "./errors.js";
+import type { Rlimit } from "./rlimits.js";
 
 /** cgroup limits on the container (ns mode) or on qemu (vm mode) */
 export interface Limits {
@@ -79,6 +80,10 @@ export interface RunConfig {
   readonly tmpfs: readonly Tmpfs[];
   readonly name: string | undefined;
   readonly user: { readonly uid: number; readonly gid: number } | undefined;
+  /** supplementary groups (--group-add, config.json's additionalGids); empty: only the primary group */
+  readonly groups: readonly number[];
+  /** setrlimit for the command (--ulimit, config.json's rlimits), in order */
+  readonly rlimits: readonly Rlimit[];
   readonly security: Security;
   readonly usedev: boolean;
   /** none: only the loopback, up; user: a private NAT network; host: the host's (ns mode only) */
@@ -100,6 +105,11 @@ export interface RunConfig {
   readonly ermine: string | undefined;
   /** the command runs as PID 2 under a small init (default), or as PID 1 itself (--no-init) */
   readonly init: boolean;
+  /**
+   * vm mode: a signal to the launcher goes to the container's command inside the guest, whose status
+   * is then the run's (an OCI runtime's kill); else it stops the VM (tsminc's Ctrl-C: 128+n)
+   */
+  readonly forwardSignals: boolean;
   /** kill the container after this many seconds (exit status 124) */
   readonly timeoutSec: number | undefined;
   /** extra words for the guest kernel's command line (--append) */
@@ -172,6 +182,12 @@ function check(c: RunConfig): void {
       "--usedev cannot apply with --nopriv: a user namespace may not mount devtmpfs",
       "drop --usedev, or add --qemu",
     );
+  if (c.nopriv && c.groups.length > 0) {
+    throw refuse(
+      "--group-add cannot apply with --nopriv: only your own group is mapped into the container",
+      "drop --group-add, or add --qemu",
+    );
+  }
   if (c.nopriv && c.user !== undefined) {
     throw refuse(
       "--user cannot apply with --nopriv: only your own id is mapped into the container",

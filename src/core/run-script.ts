@@ -3,6 +3,7 @@ import { capabilityMask } from "./capabilities.js";
 import { CONTAINER_PATH, containerEnv, containerPath } from "./container-process.js";
 import { hostsFile, resolvConf, runDns } from "./network.js";
 import type { HostFacts } from "./host-facts.js";
+import { rlimitWord } from "./rlimits.js";
 import type { RunConfig } from "./run-config.js";
 import { shellJoin } from "./shell-quote.js";
 
@@ -81,6 +82,8 @@ export function entryOptions(config: RunConfig, devicesCgroup: string | undefine
     ...(s.readOnly ? ["--read-only"] : []),
     ...(devicesCgroup === undefined ? [] : ["--devices-cgroup", devicesCgroup]),
     ...(config.user === undefined ? [] : ["--user", `${config.user.uid}:${config.user.gid}`]),
+    ...(config.groups.length === 0 ? [] : ["--groups", config.groups.join(":")]),
+    ...config.rlimits.flatMap((r) => ["--rlimit", rlimitWord(r)]),
     ...(config.init ? [] : ["--no-init"]),
     ...processOptions(config),
     ...(config.debug ? ["--debug"] : []),

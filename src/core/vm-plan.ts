@@ -25,6 +25,9 @@ export interface SocketPlan {
   readonly path: string;
 }
 
+/** The port that carries resizes (a terminal) and forwarded signals into the guest (enter.sh). */
+export const CONTROL_PORT = "tsminc.ctl";
+
 export interface VmPlan {
   readonly arch: ArchName;
   readonly accel: "kvm" | "tcg";
@@ -36,6 +39,8 @@ export interface VmPlan {
   readonly stdio: StdioMode;
   /** pipe mode with --debug: qemu's stdout (the console) goes to tsminc's stderr */
   readonly consoleToStderr: boolean;
+  /** signals to the launcher go to the container's command over tsminc.ctl (see RunConfig) */
+  readonly forwardSignals: boolean;
   readonly tmpdir: string;
   /** true when -t reuses a kept tmpdir */
   readonly reuse: boolean;
@@ -114,10 +119,14 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     });
   }
   const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
-  const sockets: SocketPlan[] =
-    stdio === "tty"
-      ? [{ name: "tsminc.ctl", path: `${tmpdir}/ctl.sock` }]
-      : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }));
+  const control: SocketPlan[] =
+    stdio === "tty" || config.forwardSignals ? [{ name: CONTROL_PORT, path: `${tmpdir}/ctl.sock` }] : [];
+  const sockets: SocketPlan[] = [
+    ...control,
+    ...(stdio === "tty"
+      ? []
+      : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }))),
+  ];
   const spec: BootSpec = {
     arch,
     accel,
@@ -161,6 +170,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     image: found,
     stdio,
     consoleToStderr: stdio === "ports" && config.debug,
+    forwardSignals: config.forwardSignals,
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,

@@ -12,8 +12,11 @@ export interface ConsoleBridge {
   close(): void;
 }
 
-/** Listens on the control socket; returns a writer for "rows cols" lines once qemu connected. */
-export async function listenControl(path: string): Promise<{ send(line: string): void; close(): void }> {
+/**
+ * Listens on the control socket; returns a writer for its lines ("ROWS COLS", "signal N"), which
+ * says whether qemu had connected to take the line.
+ */
+export async function listenControl(path: string): Promise<{ send(line: string): boolean; close(): void }> {
   const server = createServer();
   let socket: Socket | undefined;
   server.on("connection", (s) => {
@@ -23,7 +26,7 @@ export async function listenControl(path: string): Promise<{ send(line: string):
   server.listen(path);
   await once(server, "listening");
   return {
-    send: (line) => socket?.write(line),
+    send: (line) => socket?.write(line) !== undefined,
     close: () => {
       socket?.destroy();
       server.close();

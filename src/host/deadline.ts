@@ -2,7 +2,6 @@
 // run that tsminc itself stopped (a signal, or the deadline).
 import { constants } from "node:os";
 import { EXIT, timeoutMessage } from "../core/exit-status.js";
-import type { SignalTrap } from "./signals.js";
 
 export interface Deadline {
   readonly seconds: number | undefined;
@@ -28,9 +27,15 @@ export function deadline(seconds: number | undefined, expire: () => void): Deadl
   };
 }
 
-/** 128+n after signal n, 124 (said in one line) after the deadline; undefined when the run ended by itself. */
-export function stoppedStatus(trap: SignalTrap, timer: Deadline, say: (line: string) => void): number | undefined {
-  const signalled = trap.first();
+/**
+ * 128+n after signal n stopped the run, 124 (said in one line) after the deadline; undefined when the
+ * run ended by itself (or every signal went to the container, whose status it then is).
+ */
+export function stoppedStatus(
+  signalled: NodeJS.Signals | undefined,
+  timer: Deadline,
+  say: (line: string) => void,
+): number | undefined {
   if (signalled !== undefined) return 128 + constants.signals[signalled];
   if (timer.expired() && timer.seconds !== undefined) {
     say(timeoutMessage(timer.seconds));

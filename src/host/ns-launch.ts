@@ -4,6 +4,7 @@
 import type { NsPlan } from "../core/ns-plan.js";
 import { shellJoin } from "../core/shell-quote.js";
 import { applyCgroups, removeCgroups } from "./cgroup.js";
+import { containerJob } from "./container-job.js";
 import { deadline, stoppedStatus } from "./deadline.js";
 import type { SignalTrap } from "./signals.js";
 import type { Runner } from "./runner.js";
@@ -28,8 +29,20 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
       env: plan.env,
       extendEnv: false,
     });
-    // nsrun waits for the container's init, which dies with it: the whole pid namespace ends.
-    trap.onSignal(() => {
+    // nsrun waits for the container's init, which dies with it: the whole pid namespace ends. A
+    // forwarded signal goes to the container's command instead, once it runs.
+    const seen = { stoppedBySignal: false };
+    trap.onSignal((signal) => {
+      const job = plan.forwardSignals && child.pid !== undefined ? containerJob(child.pid, plan.init) : undefined;
+      if (job !== undefined) {
+        try {
+          process.kill(job, signal);
+        } catch {
+          // it ended meanwhile: its status is the run's
+        }
+        return;
+      }
+      seen.stoppedBySignal = true;
       child.kill("SIGKILL");
     });
     const timer = deadline(plan.timeoutSec, () => {
@@ -37,7 +50,7 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
     });
     try {
       const { exitCode } = await child.done;
-      return stoppedStatus(trap, timer, deps.say) ?? exitCode;
+      return stoppedStatus(seen.stoppedBySignal ? trap.first() : undefined, timer, deps.say) ?? exitCode;
     } finally {
       timer.clear();
     }

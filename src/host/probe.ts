@@ -1,6 +1,6 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { homedir, hostname, tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isatty } from "node:tty";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
@@ -14,7 +14,7 @@ import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
 import { guestInitHash } from "./guest-init-hash.js";
 import { readManifest } from "./image-manifest.js";
-import { defaultImagesDir, guestInitDir } from "./paths.js";
+import { guestInitDir, imageSearchDirs } from "./paths.js";
 import { which } from "./which.js";
 
 function cpuinfo(): string {
@@ -51,13 +51,24 @@ function kindOf(path: string): "file" | "dir" | "missing" {
   }
 }
 
-/** Image folders in search order: --ermine, the package's images/, ~/.local/share/tsminc/images. */
+/** Image folders in search order: --ermine alone, else paths.ts's imageSearchDirs. */
 export function imageDirs(ermine: string | undefined): string[] {
-  return ermine !== undefined ? [ermine] : [defaultImagesDir, join(homedir(), ".local/share/tsminc/images")];
+  return ermine !== undefined ? [ermine] : [...imageSearchDirs];
+}
+
+/** Whether a folder can be looked into: another user's home (a HOME left as /root) is skipped, not an error. */
+function reachable(dir: string): boolean {
+  try {
+    statSync(dir);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function findImage(dirs: readonly string[], arch: ArchName): ImageFacts | undefined {
   for (const dir of dirs) {
+    if (!reachable(join(dir, arch))) continue;
     const manifest = readManifest(join(dir, arch));
     if (manifest !== undefined) return { dir: join(dir, arch), manifest };
   }

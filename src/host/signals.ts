@@ -39,3 +39,12 @@ export function trapRunSignals(qemu: boolean, terminal: boolean): SignalTrap {
   trapSignals(["SIGINT", "SIGQUIT"]);
   return trapSignals(["SIGTERM", "SIGHUP"]);
 }
+
+/**
+ * The signals an OCI runtime's monitor passes on to the container's command (kill ID SIGNAL): the
+ * ones node may catch and that end or steer a process. SIGKILL and SIGSTOP cannot be caught: they
+ * end or stop the monitor itself, and the VM with it.
+ */
+export function trapForwardedSignals(): SignalTrap {
+  return trapSignals(["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGALRM", "SIGCONT"]);
+}

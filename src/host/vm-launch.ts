@@ -2,8 +2,9 @@
 // a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
 // cleans up, always.
 import { readFile } from "node:fs/promises";
+import { constants } from "node:os";
 import { join } from "node:path";
-import type { VmPlan } from "../core/vm-plan.js";
+import { CONTROL_PORT, type VmPlan } from "../core/vm-plan.js";
 import { EXIT } from "../core/exit-status.js";
 import { SHARE_FILES } from "../core/run-script.js";
 import { shellJoin } from "../core/shell-quote.js";
@@ -35,14 +36,26 @@ async function guestStatus(tmpdir: string): Promise<number | undefined> {
 
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
 async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
-  const seen = { escaped: false, chain: 0 };
+  const seen = { escaped: false, chain: 0, stoppedBySignal: false };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
+  // A signal goes to the container's command when the plan says so and the guest is there to take
+  // it; else it stops the VM.
+  const onSignal = (control: { send(line: string): boolean } | undefined) => (signal: NodeJS.Signals) => {
+    if (plan.forwardSignals && control?.send(`signal ${constants.signals[signal]}\n`) === true) return;
+    seen.stoppedBySignal = true;
+    stop("SIGTERM");
+  };
   const timer = deadline(plan.timeoutSec, () => {
     stop("SIGKILL");
   });
   try {
     if (plan.stdio === "ports") {
-      const bridge = await listenPorts(plan.sockets, deps.stdio);
+      const ctl = plan.sockets.find((s) => s.name === CONTROL_PORT);
+      const control = ctl === undefined ? undefined : await listenControl(ctl.path);
+      const bridge = await listenPorts(
+        plan.sockets.filter((s) => s !== ctl),
+        deps.stdio,
+      );
       // qemu's own messages reach the user on stderr; its stdout carries the console only with --debug.
       const child = deps.runner.spawn(plan.file, plan.args, {
         stdio: ["ignore", plan.consoleToStderr ? 2 : "ignore", "inherit"],
@@ -50,23 +63,24 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
       stop = (signal) => {
         child.kill(signal);
       };
-      trap.onSignal(() => {
-        stop("SIGTERM");
-      });
+      trap.onSignal(onSignal(control));
       seen.chain = (await child.done).exitCode;
       await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
       bridge.close();
+      control?.close();
     } else {
-      const socket = plan.sockets[0]?.path ?? join(plan.tmpdir, "ctl.sock");
+      const socket = plan.sockets.find((s) => s.name === CONTROL_PORT)?.path ?? join(plan.tmpdir, "ctl.sock");
       const control = await listenControl(socket);
       const size = { cols: process.stdout.columns, rows: process.stdout.rows };
-      const pty = deps.pty.spawn(plan.file, plan.args, size);
+      // node-pty loads here (a terminal run only); when it cannot, nothing has started yet.
+      const pty = await deps.pty.spawn(plan.file, plan.args, size).catch((err: unknown) => {
+        control.close();
+        throw err;
+      });
       stop = (signal) => {
         pty.kill(signal);
       };
-      trap.onSignal(() => {
-        stop("SIGTERM");
-      });
+      trap.onSignal(onSignal(control));
       const bridge = bridgeTerminal(pty, control);
       // Raw mode as libuv sets it still turns "\n" into "\r\n"; the guest's tty did that already.
       // Leaving raw mode restores the terminal as it was.
@@ -83,7 +97,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
   } finally {
     timer.clear();
   }
-  const stopped = stoppedStatus(trap, timer, deps.say);
+  const stopped = stoppedStatus(seen.stoppedBySignal ? trap.first() : undefined, timer, deps.say);
   if (stopped !== undefined) return stopped;
   const status = await guestStatus(plan.tmpdir);
   if (status !== undefined) return status;

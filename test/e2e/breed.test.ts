@@ -1,9 +1,10 @@
-// tsermine breed for real: all three smallconfig images, their manifests and sizes, and a warm second run.
+// tsermine breed for real: all three smallconfig images, their manifests, licenses and sizes, and a warm second run.
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { ARCH_NAMES, ARCHES, type ArchName } from "../../src/core/arch.js";
+import { LICENSES_FILE, parseLicenses } from "../../src/core/image-licenses.js";
 import { readManifest } from "../../src/host/image-manifest.js";
 import { defaultImagesDir } from "../../src/host/paths.js";
 import { breedAll, tsermine } from "../helpers/cli.js";
@@ -47,6 +48,29 @@ test("a second breed with nothing changed reuses every step", async () => {
     for (const step of ["kernel", "busybox", "confine", "nsrun", "initramfs"]) {
       assert.match(again.stderr, new RegExp(`${arch}: ${step} +cached`), `${arch} ${step}`);
     }
+  }
+});
+
+test("each image carries its licenses: Linux, busybox and the static glibc with versions, sha256s and texts", async () => {
+  await breedAll();
+  for (const arch of ARCH_NAMES) {
+    const m = manifest(arch);
+    const path = join(defaultImagesDir, arch, LICENSES_FILE);
+    const doc = parseLicenses(readFileSync(path, "utf8"), path);
+    const named = (name: string) => doc.components.find((c) => c.name === name) ?? assert.fail(`${arch}: no ${name}`);
+    for (const name of ["linux", "busybox"] as const) {
+      assert.equal(named(name).version, m.sources[name].version, `${arch} ${name}`);
+      assert.equal(named(name).sources[0]?.sha256, m.sources[name].sha256, `${arch} ${name}`);
+    }
+    assert.deepEqual(named("linux").in, [ARCHES[arch].kernelImage]);
+    const glibc = named("glibc");
+    assert.match(glibc.version, /^2\.\d+$/);
+    assert.match(glibc.sources[0]?.sha256 ?? "", /^[0-9a-f]{64}$/);
+    // Debian's libc6-dev on the host, libc6-dev-<arch>-cross for the others.
+    assert.match(glibc.sources[0]?.from ?? "", /^debian:libc6-dev/);
+    for (const file of ["busybox", "confine", "nsrun", "initramfs.cpio.gz"]) assert.ok(glibc.in.includes(file), file);
+    for (const text of doc.components.flatMap((c) => c.texts))
+      assert.equal(statSync(join(defaultImagesDir, arch, text)).size, m.outputs[text]?.size, `${arch} ${text}`);
   }
 });
 

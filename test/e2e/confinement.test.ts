@@ -1,6 +1,6 @@
 // Default confinement, in ns mode as root and in the VM alike: docker's capability set, the seccomp
 // filter, the device filter, /proc and /sys masked; and the switches that change it (--cap-add,
-// --cap-drop, --privileged, --security-opt, --read-only).
+// --cap-drop, --privileged, --security-opt, --read-only); --group-add and --ulimit.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,6 +36,19 @@ for (const [name, mode] of MODES) {
     const r = await tsminc([...mode, "-r", root, ...args, "sh", "-c", script]);
     return { ...r, out: r.stdout.toString() };
   };
+
+  test(`${name}: --user with --group-add and --ulimit: the ids, the supplementary groups and the limits`, async () => {
+    const r = await run(
+      ["--user", "5:6", "--group-add", "7", "--group-add", "8", "--ulimit", "nofile=100:200", "--ulimit", "core=0"],
+      "cat /proc/self/status /proc/self/limits",
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.out, /^Uid:\s+5\s+5\s+5\s+5$/m);
+    assert.match(r.out, /^Gid:\s+6\s+6\s+6\s+6$/m);
+    assert.match(r.out, /^Groups:\s+7 8\s*$/m);
+    assert.match(r.out, /^Max open files\s+100\s+200\s+files/m);
+    assert.match(r.out, /^Max core file size\s+0\s+0\s+bytes/m);
+  });
 
   test(`${name}: docker's capabilities (bounding set too), nothing ambient, the seccomp filter on`, async () => {
     const r = await run([], "cat /proc/self/status");

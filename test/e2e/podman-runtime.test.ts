@@ -10,7 +10,7 @@ import { after, before, test, type TestContext } from "node:test";
 import { packageRoot } from "../../src/host/paths.js";
 import { breedAll } from "../helpers/cli.js";
 import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
-import { podman, podmanImage, podmanMissing } from "../helpers/podman.js";
+import { podman, podmanImage, podmanMissing, podmanTerminal } from "../helpers/podman.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
 import { skipBecause } from "../helpers/skip.js";
 
@@ -84,6 +84,27 @@ for (const mode of MODES) {
     assert.equal(r.stdout.toString(), "b a r|/tmp|1000:1000|podbox|from the host\n");
   });
 
+  test(`podman run --runtime tsminc-runtime (${mode.name}): --group-add and --ulimit reach the command`, async (t) => {
+    if (!ready(t)) return;
+    const r = await run([
+      ...mode.flags,
+      "--user",
+      "1000:1000",
+      "--group-add",
+      "10",
+      "--ulimit",
+      "nofile=512:768",
+      image,
+      "sh",
+      "-c",
+      "cat /proc/self/status /proc/self/limits",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const out = r.stdout.toString();
+    assert.match(out, /^Groups:.*\b10\b/m);
+    assert.match(out, /^Max open files\s+512\s+768\s+files/m);
+  });
+
   test(`podman run --runtime tsminc-runtime (${mode.name}): --read-only, --tmpfs, -v :ro`, async (t) => {
     if (!ready(t)) return;
     const r = await run([
@@ -109,6 +130,95 @@ for (const mode of MODES) {
     assert.deepEqual(readdirSync(shared), ["in.txt"]);
   });
 }
+
+for (const mode of MODES) {
+  test(`podman run -it --runtime tsminc-runtime (${mode.name}): a prompt, stty size, exit 4`, async (t) => {
+    if (!ready(t)) return;
+    const before = snapshot();
+    const name = `tsminc-it-${mode.name}`;
+    const s = podmanTerminal(
+      ["run", "--rm", "-it", "--name", name, ...mode.flags, image, "sh"],
+      { cols: 100, rows: 30 },
+      RUNTIME,
+    );
+    try {
+      await s.waitFor(/# $/);
+      s.write("stty size\r");
+      await s.waitFor(/\r\n30 100\r\n/);
+      s.write("exit 4\r");
+      assert.equal(await s.exited, 4, s.screen());
+    } finally {
+      // A failed wait kills podman's client only: the container would go on without it.
+      await podman(["rm", "-f", "--ignore", name], { runtime: RUNTIME });
+    }
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+    assert.deepEqual(readdirSync(STATE), []);
+  });
+}
+
+/** Polls `podman logs` until it holds `text` (the container said it is ready). */
+async function logsInclude(name: string, text: string): Promise<string> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const logs = await podman(["logs", name], { runtime: RUNTIME });
+    const out = logs.stdout.toString() + logs.stderr;
+    if (out.includes(text)) return out;
+    assert.ok(Date.now() < until, `no "${text}" in the logs of ${name}: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+for (const mode of MODES) {
+  test(`podman run -d --runtime tsminc-runtime (${mode.name}): logs, ps, stop reaches the container's own TERM trap, wait, kill -s KILL, rm -f`, async (t) => {
+    if (!ready(t)) return;
+    const before = snapshot();
+    const p = (args: readonly string[]) => podman(args, { runtime: RUNTIME });
+    const name = `tsminc-d-${mode.name}`;
+    const killed = `tsminc-k-${mode.name}`;
+    try {
+      const script = 'echo started; trap "echo got-term; exit 7" TERM; while :; do sleep 1; done';
+      const started = await p(["run", "-d", "--name", name, ...mode.flags, image, "sh", "-c", script]);
+      assert.equal(started.status, 0, started.stderr);
+      await logsInclude(name, "started");
+      const ps = await p(["ps", "--format", "{{.Names}} {{.Status}}"]);
+      assert.match(ps.stdout.toString(), new RegExp(`^${name} Up`, "m"));
+      const stop = await p(["stop", "-t", "60", name]);
+      assert.equal(stop.status, 0, stop.stderr);
+      assert.equal((await p(["wait", name])).stdout.toString().trim(), "7");
+      assert.match(await logsInclude(name, "got-term"), /^started\ngot-term\n$/);
+      assert.equal((await p(["rm", name])).status, 0);
+
+      assert.equal((await p(["run", "-d", "--name", killed, ...mode.flags, image, "sleep", "600"])).status, 0);
+      const kill = await p(["kill", "-s", "KILL", killed]);
+      assert.equal(kill.status, 0, kill.stderr);
+      assert.equal((await p(["wait", killed])).stdout.toString().trim(), "137");
+      assert.equal((await p(["rm", "-f", killed])).status, 0);
+    } finally {
+      await p(["rm", "-f", "--ignore", name, killed]);
+    }
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+    assert.deepEqual(readdirSync(STATE), []);
+  });
+}
+
+test("podman run --memory 256m --cpus 2 --runtime tsminc-runtime: the VM is sized from them", async (t) => {
+  if (!ready(t)) return;
+  const r = await run(["--memory", "256m", "--cpus", "2", image, "sh", "-c", "nproc; grep MemTotal /proc/meminfo"]);
+  assert.equal(r.status, 0, r.stderr);
+  const [cpus, mem] = r.stdout.toString().split("\n");
+  assert.equal(cpus, "2");
+  const kib = Number(/(\d+) kB/.exec(mem ?? "")?.[1]);
+  // 256 MiB for the container plus the VM's own 64 MiB, less what the kernel keeps for itself.
+  assert.ok(kib > 256 * 1024 && kib <= 320 * 1024, `MemTotal ${kib} kB`);
+});
+
+test("podman run --arch arm64 --runtime tsminc-runtime: an arm64 image boots the arm64 ermine", async (t) => {
+  if (!ready(t)) return;
+  const arm = await podmanImage(busyboxRootfs("arm64"), "tsminc-test-busybox-arm64", "arm64");
+  const r = await run(["--arch", "arm64", arm, "uname", "-m"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "aarch64\n");
+});
 
 test("podman run --runtime tsminc-runtime: the container's kernel is the VM's own", async (t) => {
   if (!ready(t)) return;

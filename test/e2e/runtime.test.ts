@@ -143,6 +143,8 @@ test("delete --force ends a running container and leaves nothing", async () => {
   assert.equal(rt(["start", "force"]).status, 0);
   assert.equal(rt(["delete", "--force", "force"]).status, 0);
   assert.ok(!existsSync(join(root, "force")));
+  // As with runc: --force on a container already gone (the engine's cleanup came first) is done.
+  assert.equal(rt(["delete", "--force", "force"]).status, 0);
   assert.deepEqual(await leftoversAfter(before, 10_000), []);
 });
 
@@ -155,6 +157,18 @@ test("errors are one line and status 1: a bad bundle, an ID in use, bad IDs and 
     [["create", "--bundle", dir, "bad/id"], /container ID "bad\/id" is not valid/],
     [["start", "ghost"], /container ghost does not exist/],
     [["kill", "ghost", "NOPE"], /unknown signal NOPE/],
+    [
+      ["create", "--bundle", bundle("tty", ["sh"], { process: { terminal: true, args: ["sh"] } }), "x3"],
+      /no --console-socket/,
+    ],
+    [
+      ["create", "--bundle", dir, "--console-socket", join(work, "nope.sock"), "x4"],
+      /--console-socket needs process\.terminal/,
+    ],
+    [
+      ["create", "--bundle", join(work, "tty"), "--console-socket", join(work, "nope.sock"), "x5"],
+      /nope\.sock is not a listening unix socket/,
+    ],
     [["create", "--bogus", "x"], /create: unknown option --bogus/],
     [["frobnicate"], /unknown command "frobnicate"/],
   ];

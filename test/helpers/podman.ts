@@ -6,6 +6,7 @@ import { constants } from "node:os";
 import { resolve } from "node:path";
 import { execa } from "execa";
 import { which } from "../../src/host/which.js";
+import { ptySession, type Session } from "./tsminc.js";
 
 export interface PodmanResult {
   readonly status: number;
@@ -149,6 +150,15 @@ export async function podman(args: readonly string[], opts: PodmanOptions = {}):
   };
 }
 
+/** podman with this host's flags on a new pseudo-terminal of this size (run -it), driven like a user. */
+export function podmanTerminal(
+  args: readonly string[],
+  size: { cols: number; rows: number },
+  runtime?: string,
+): Session {
+  return ptySession("podman", podmanArgs(args, runtime), size);
+}
+
 const LABEL = "tsminc.test.root";
 
 /** What makes a root folder "the same": its real path and its inode (a rebuilt tree is a new folder). */
@@ -159,10 +169,11 @@ function rootIdentity(root: string): string {
 }
 
 /**
- * localhost/NAME:latest holding `root` (tar -C root -c . | podman import), imported again only when
+ * localhost/NAME:latest holding `root` (tar -C root -c . | podman import), for `arch` (an OCI
+ * architecture; default the host's), imported again only when
  * the image is gone or its label says it came from another root folder; the image it replaces goes.
  */
-export async function podmanImage(root: string, name: string): Promise<string> {
+export async function podmanImage(root: string, name: string, arch?: string): Promise<string> {
   const ref = `localhost/${name}:latest`;
   const id = rootIdentity(root);
   const seen = await podman(["image", "inspect", "--format", `{{.Id}} {{index .Labels "${LABEL}"}}`, ref]);
@@ -174,6 +185,7 @@ export async function podmanImage(root: string, name: string): Promise<string> {
       ...globalArgs(undefined),
       "import",
       "-q",
+      ...(arch === undefined ? [] : ["--arch", arch]),
       "--change",
       `LABEL ${LABEL}=${id}`,
       "--change",

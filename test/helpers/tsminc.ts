@@ -84,7 +84,17 @@ export function terminalSession(
   size: { cols: number; rows: number },
   env: Readonly<Record<string, string>> = {},
 ): Session {
-  const pty = nodePty.spawn(process.execPath, [TSMINC, ...args], {
+  return ptySession(process.execPath, [TSMINC, ...args], size, env);
+}
+
+/** Any program on a new pseudo-terminal of this size, driven like a user at a terminal. */
+export function ptySession(
+  file: string,
+  args: readonly string[],
+  size: { cols: number; rows: number },
+  env: Readonly<Record<string, string>> = {},
+): Session {
+  const pty = nodePty.spawn(file, [...args], {
     ...size,
     name: env.TERM ?? "xterm",
     env: { ...process.env, ...env },

@@ -62,7 +62,6 @@ test("annotations choose ns mode, the arch and the VM's size; ns mode takes no V
 test("what cannot be honored: refused in one line, or a warning for the log", () => {
   const refused: [Record<string, unknown>, RegExp][] = [
     [{ process: { args: [] } }, /process\.args is empty/],
-    [{ process: { args: ["sh"], terminal: true } }, /process\.terminal/],
     [{ mounts: [{ destination: "/x", type: "mqueue", source: "mqueue" }] }, /only bind and tmpfs mounts/],
     [{ mounts: [{ destination: "/x", type: "tmpfs", source: "tmpfs", options: ["huge=always"] }] }, /huge=always/],
     [{ mounts: [{ destination: "/x", type: "bind", source: "/s", options: ["rro"] }] }, /bind option rro/],
@@ -86,6 +85,35 @@ test("what cannot be honored: refused in one line, or a warning for the log", ()
     "/b",
   );
   assert.equal(warnings.length, 2);
+});
+
+test("additionalGids and rlimits reach the RunConfig; a bad rlimit is refused in one line", () => {
+  const { config } = fromOciSpec(
+    spec({
+      process: {
+        args: ["sh"],
+        user: { uid: 0, gid: 0, additionalGids: [0, 10] },
+        rlimits: [{ type: "RLIMIT_NOFILE", soft: 1024, hard: 1024 }],
+      },
+    }),
+    "/b",
+  );
+  assert.equal(config.user, undefined);
+  assert.deepEqual(config.groups, [0, 10]);
+  assert.deepEqual(config.rlimits, [{ name: "nofile", soft: 1024n, hard: 1024n }]);
+  assert.throws(
+    () => fromOciSpec(spec({ process: { args: ["sh"], rlimits: [{ type: "RLIMIT_BOGUS", soft: 1, hard: 1 }] } }), "/b"),
+    /unknown type RLIMIT_BOGUS/,
+  );
+});
+
+test("process.terminal: a terminal of consoleSize for the monitor; none without it", () => {
+  const on = fromOciSpec(
+    spec({ process: { args: ["sh"], terminal: true, consoleSize: { height: 30, width: 100 } } }),
+    "/b",
+  );
+  assert.deepEqual(on.terminal, { rows: 30, cols: 100 });
+  assert.equal(fromOciSpec(spec(), "/b").terminal, undefined);
 });
 
 test("config.json's mounts: binds keep their flags, tmpfs their options as given, in the spec's order", () => {

@@ -73,6 +73,25 @@ test("--tmpfs PATH[:OPTS]: docker's defaults (nosuid, nodev, noexec unless exec)
   rejects({ tmpfs: ["/x:size=64m,uid=0;reboot"] }, /unknown option uid=0;reboot/);
 });
 
+test("--group-add GID and --ulimit NAME=SOFT[:HARD]: numbers, docker's names, unlimited", () => {
+  const c = config({ groupAdd: ["10", "100"], ulimit: ["nofile=1024:4096", "CORE=0", "stack=unlimited"] });
+  assert.deepEqual(c.groups, [10, 100]);
+  assert.deepEqual(c.rlimits, [
+    { name: "nofile", soft: 1024n, hard: 4096n },
+    { name: "core", soft: 0n, hard: 0n },
+    { name: "stack", soft: undefined, hard: undefined },
+  ]);
+  rejects({ groupAdd: ["wheel"] }, /--group-add takes a group number/);
+  for (const [bad, message] of [
+    ["nofiles=1", /NAME of as, core/],
+    ["nofile=lots", /numbers or "unlimited"/],
+    ["nofile=10:5", /soft limit is above the hard one/],
+    ["nofile=unlimited:5", /soft limit is above/],
+  ] as const)
+    rejects({ ulimit: [bad] }, message);
+  rejects({ nopriv: "/r", groupAdd: ["10"] }, /--group-add cannot apply with --nopriv/);
+});
+
 test("--user UID[:GID] as numbers", () => {
   assert.deepEqual(config({ user: "1000:100" }).user, { uid: 1000, gid: 100 });
   assert.deepEqual(config({ user: "7" }).user, { uid: 7, gid: 7 });

@@ -115,6 +115,11 @@ test("run.sh passes the container options to enter.sh, shell-quoted", () => {
   assert.deepEqual(p.binds, [{ source: "/srv/file", kind: "file" }]);
 });
 
+test("run.sh: supplementary groups and resource limits go to enter.sh (and on to confine) as plain words", () => {
+  const p = plan({ network: "none", user: "5:6", groupAdd: ["7", "8"], ulimit: ["nofile=10:20", "core=unlimited"] });
+  assert.match(p.files.runSh, / --user 5:6 --groups 7:8 --rlimit nofile:10:20 --rlimit core:unlimited:unlimited /);
+});
+
 test("the container's mounts: network files first, then tmpfs and binds with their options, shallow first", () => {
   const p = plan({ network: "none", bind: ["/srv/a:/data/in:ro"], tmpfs: ["/data", "/run:size=1m"] });
   const records = p.files.mounts.toString().split("\0");
