@@ -96,22 +96,44 @@ port_device() {
 	return 1
 }
 
-# Signals the container's command: the child of the container's init, which is the child of this
-# shell once it has become unshare ($MAIN), besides the reader ($SELF); with --no-init, the init.
-signal_job() {
-	for init in $(pgrep -P "$MAIN"); do
-		[ "$init" = "$SELF" ] || break
+# Sets INIT_PID to the container's init: the child of this shell once it has become unshare
+# ($MAIN), besides the control reader ($SELF).
+container_init() {
+	INIT_PID=""
+	for pid in $(pgrep -P "$MAIN"); do
+		[ "$pid" = "$SELF" ] || INIT_PID=$pid
 	done
-	[ "$init" != "$SELF" ] || return 0
-	job=$init
-	if [ "$INIT" = 1 ]; then job=$(pgrep -P "$init") || return 0; fi
+	[ -n "$INIT_PID" ]
+}
+
+# Signals the container's command: its init's child; with --no-init, the init itself.
+signal_job() {
+	container_init || return 0
+	job=$INIT_PID
+	if [ "$INIT" = 1 ]; then job=$(pgrep -P "$INIT_PID") || return 0; fi
 	# shellcheck disable=SC2086 # one pid per word
 	kill -"$1" $job
 }
 
+# Starts exec session $1 (hex): exec.sh on the ports tsminc plugged in for it, with the files it
+# wrote to the share's exec/$1, in the cgroups of the container's init (the guest's job, devices).
+start_exec() {
+	case "$1" in '' | *[!0-9a-f]*) return 0 ;; esac
+	container_init || return 0
+	set -- --ports "$1" "$INIT_PID" "${ROOT%/*}/exec/$1"
+	while IFS=: read -r _ controllers path; do
+		case "$controllers" in
+		"") set -- --join "/sys/fs/cgroup$path/cgroup.procs" "$@" ;;
+		devices) set -- --join "/run/cgroup/devices$path/cgroup.procs" "$@" ;;
+		esac
+	done <"/proc/$INIT_PID/cgroup"
+	"$BUSYBOX_PATH" sh "${0%/*}/exec.sh" --confine "$CONFINE" "$@" </dev/null >/dev/null 2>&1 &
+}
+
 # tsminc writes lines to the tsminc.ctl port: "ROWS COLS" when the user's terminal is resized (setting
 # the console's size sends SIGWINCH to the container's foreground process group, as on a real tty),
-# and "signal N" for a signal the launcher forwards to the container's command (an OCI runtime's kill).
+# "signal N" for a signal the launcher forwards to the container's command (an OCI runtime's kill),
+# and "exec ID" for an exec session (tsminc-runtime exec).
 follow_control() {
 	port_device tsminc.ctl || return 0
 	MAIN=$$
@@ -121,6 +143,7 @@ follow_control() {
 		while read -r first second <&3; do
 			case "$first" in
 			signal) case "$second" in '' | *[!0-9]*) ;; *) signal_job "$second" ;; esac ;;
+			exec) start_exec "$second" ;;
 			*) [ -z "$CONSOLE" ] || stty -F "$CONSOLE" rows "$first" cols "$second" ;;
 			esac
 		done

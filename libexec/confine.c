@@ -44,6 +44,8 @@
  *   --no-new-privs           no setuid or file capability can raise the command's privileges
  *   --devices-cgroup-fd N    the container's cgroup (a folder opened as N, v2 or v1 devices): join it, filter
  *   --env-fd N               the command's whole environment: NUL-ended KEY=VALUE entries read from N
+ *   --cwd DIR                the folder the command starts in (exec.sh; enter.sh changes folder itself)
+ * A bare command name is looked up in the environment's PATH (exec.sh); 127 when it is not found.
  * Its own failures print one "tsminc: ..." line and exit 125.
  */
 #define _GNU_SOURCE
@@ -756,12 +758,40 @@ static int mount_root_main(int argc, char **argv) {
     return 0;
 }
 
+/* Runs the command: a path as it is, a bare name looked up in envp's PATH (the container's); 127 when
+ * nothing is found, 126 when only something not runnable is, as shells and docker say. */
+static void run(char **command, char **envp) {
+    const char *name = command[0];
+    if (strchr(name, '/') != NULL) {
+        execve(name, command, envp);
+        int err = errno;
+        fprintf(stderr, "tsminc: %s: %s\n", name, strerror(err));
+        exit(err == ENOENT ? 127 : 126);
+    }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (char **e = envp; *e != NULL; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+    int denied = 0;
+    char file[4096];
+    for (const char *dir = path;; dir++) {
+        const char *end = strchrnul(dir, ':');
+        int len = (int)(end - dir);
+        snprintf(file, sizeof file, "%.*s%s%s", len, dir, len > 0 ? "/" : "", name);
+        execve(file, command, envp);
+        if (errno == EACCES) denied = 1;
+        if (*end == '\0') break;
+        dir = end;
+    }
+    fprintf(stderr, "tsminc: %s: %s\n", name, denied ? "permission denied" : "command not found");
+    exit(denied ? 126 : 127);
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
     if (argc == 4 && strcmp(argv[1], "--remount") == 0) return remount_main(argv[2], argv[3]);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
-    const char *user = NULL, *groups_spec = NULL;
+    const char *user = NULL, *groups_spec = NULL, *cwd = NULL;
     const char **rlimits = calloc((size_t)argc, sizeof *rlimits);
     size_t nrlimits = 0;
     if (rlimits == NULL) die("out of memory");
@@ -789,6 +819,8 @@ int main(int argc, char **argv) {
             cgroup = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--env-fd") == 0 && has_value) {
             env_fd = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--cwd") == 0 && has_value) {
+            cwd = argv[++i];
         } else {
             fprintf(stderr, "tsminc: confine: bad option %s\n", argv[i]);
             return LAUNCHER_FAILED;
@@ -796,7 +828,7 @@ int main(int argc, char **argv) {
     }
     if (i + 1 >= argc) {
         fputs("tsminc: usage: confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--groups G1:G2:...] "
-              "[--rlimit NAME:SOFT:HARD]... [--seccomp] "
+              "[--rlimit NAME:SOFT:HARD]... [--seccomp] [--cwd DIR] "
               "[--no-new-privs] [--devices-cgroup-fd N] [--env-fd N] -- PATH [ARG]...\n",
               stderr);
         return LAUNCHER_FAILED;
@@ -819,6 +851,6 @@ int main(int argc, char **argv) {
     // Only stdin, stdout and stderr reach the command (this program came in as a descriptor too).
     if (syscall(SYS_close_range, 3, ~0U, 0) != 0)
         for (int fd = 3; fd < 1024; fd++) close(fd);
-    execve(command[0], command, envp);
-    die("cannot run %s", command[0]);
+    if (cwd != NULL && chdir(cwd) != 0) die("cannot enter the working folder %s", cwd);
+    run(command, envp);
 }

@@ -18,7 +18,12 @@ const noPty: PtySpawner = {
   },
 };
 
-async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
+/** What tsminc-runtime's monitor adds to a run: where exec sessions reach the VM (exec-relay.ts). */
+export interface EngineHooks {
+  readonly relay?: string;
+}
+
+async function runVm(config: RunConfig, facts: HostFacts, hooks: EngineHooks): Promise<void> {
   // Plan first with a placeholder: bad input fails here, before anything is made on the host.
   const draft = planVm(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
@@ -26,7 +31,7 @@ async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = config.forwardSignals ? trapForwardedSignals() : trapRunSignals(true, false);
+  const trap = config.engine ? trapForwardedSignals() : trapRunSignals(true, false);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   const plan = planVm(config, facts, tmpdir);
   const { launchVm } = await import("../host/vm-launch.js");
@@ -36,6 +41,7 @@ async function runVm(config: RunConfig, facts: HostFacts): Promise<void> {
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
     say: (line) => process.stderr.write(`${line}\n`),
     trap,
+    ...(hooks.relay === undefined ? {} : { relay: hooks.relay }),
   });
 }
 
@@ -46,7 +52,7 @@ async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);
-  const trap = config.forwardSignals ? trapForwardedSignals() : trapRunSignals(false, draft.terminal);
+  const trap = config.engine ? trapForwardedSignals() : trapRunSignals(false, draft.terminal);
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   // Loaded only now: start-up time counts, and each mode needs its own code only.
   const { launchNs } = await import("../host/ns-launch.js");
@@ -58,9 +64,9 @@ async function runNs(config: RunConfig, facts: HostFacts): Promise<void> {
 }
 
 /** Plans and runs the container; bad input fails before anything is made on the host. */
-export async function runContainer(config: RunConfig): Promise<void> {
+export async function runContainer(config: RunConfig, hooks: EngineHooks = {}): Promise<void> {
   const facts = probeHost(config);
-  if (config.qemu) await runVm(config, facts);
+  if (config.qemu) await runVm(config, facts, hooks);
   else await runNs(config, facts);
 }
 

@@ -2,8 +2,10 @@
 // Options runc takes that change nothing here are accepted; unknown ones are refused in one line. Pure.
 import { MincError } from "../core/errors.js";
 
-/** Each option: whether it takes a value. Short names map to long ones. */
-const GLOBAL: Readonly<Record<string, boolean>> = {
+/** Each option: whether it takes a value ("list": one each time it is given). Short names map to long ones. */
+type Takes = boolean | "list";
+
+const GLOBAL: Readonly<Record<string, Takes>> = {
   root: true,
   log: true,
   "log-format": true,
@@ -13,7 +15,7 @@ const GLOBAL: Readonly<Record<string, boolean>> = {
   criu: true,
 };
 
-const COMMANDS: Readonly<Record<string, Readonly<Record<string, boolean>>>> = {
+const COMMANDS: Readonly<Record<string, Readonly<Record<string, Takes>>>> = {
   create: {
     bundle: true,
     "pid-file": true,
@@ -28,31 +30,68 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, boolean>>>> = {
   delete: { force: false },
   features: {},
   list: { format: true, quiet: false },
+  exec: {
+    process: true,
+    detach: false,
+    "pid-file": true,
+    tty: false,
+    "console-socket": true,
+    cwd: true,
+    env: "list",
+    user: true,
+    "additional-gids": "list",
+    cap: "list",
+    "no-new-privs": false,
+    "preserve-fds": true,
+    "process-label": true,
+    apparmor: true,
+    cgroup: true,
+    "ignore-paused": false,
+  },
   __monitor: {},
+  __exec: {},
 };
 
-const SHORT: Readonly<Record<string, string>> = { b: "bundle", a: "all", f: "force", q: "quiet" };
+/** Commands whose first operand (the ID) ends the options: what follows is the process's command. */
+const OPERANDS_END_OPTIONS = new Set(["exec"]);
+
+const SHORT: Readonly<Record<string, string>> = {
+  b: "bundle",
+  a: "all",
+  f: "force",
+  q: "quiet",
+  p: "process",
+  d: "detach",
+  t: "tty",
+  e: "env",
+  u: "user",
+  g: "additional-gids",
+  c: "cap",
+};
 
 export interface RuntimeArgs {
   readonly globals: Readonly<Record<string, string | true>>;
   readonly command: string;
   readonly options: Readonly<Record<string, string | true>>;
+  /** the options given once each time ("list" ones), in order */
+  readonly lists: Readonly<Record<string, readonly string[]>>;
   readonly operands: readonly string[];
 }
 
 const usage = (message: string) =>
   new MincError("usage", message, {
-    hint: "tsminc-runtime [global options] create|start|state|kill|delete|features|list ...",
+    hint: "tsminc-runtime [global options] create|start|state|kill|delete|exec|features|list ...",
   });
 
 /** Parses `--name value`, `--name=value`, `-x value` and flags against `table`, from `args[i]` on. */
 function takeOptions(
   args: readonly string[],
-  table: Readonly<Record<string, boolean>>,
+  table: Readonly<Record<string, Takes>>,
   where: string,
   stopAtOperand: boolean,
-): { values: Record<string, string | true>; operands: string[] } {
+): { values: Record<string, string | true>; lists: Record<string, string[]>; operands: string[] } {
   const values: Record<string, string | true> = {};
+  const lists: Record<string, string[]> = {};
   const operands: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? "";
@@ -61,7 +100,7 @@ function takeOptions(
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
-      if (stopAtOperand) return { values, operands: args.slice(i) };
+      if (stopAtOperand) return { values, lists, operands: args.slice(i) };
       operands.push(arg);
       continue;
     }
@@ -77,19 +116,22 @@ function takeOptions(
     }
     const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
     if (value === undefined) throw usage(`${where}: option ${arg} needs a value`);
-    values[long] = value;
+    if (takes === "list") (lists[long] ??= []).push(value);
+    else values[long] = value;
   }
-  return { values, operands };
+  return { values, lists, operands };
 }
 
 export function parseRuntimeArgs(args: readonly string[]): RuntimeArgs {
   if (args.includes("--version") || args[0] === "-v" || args[0] === "version")
-    return { globals: {}, command: "version", options: {}, operands: [] };
+    return { globals: {}, command: "version", options: {}, lists: {}, operands: [] };
   const global = takeOptions(args, GLOBAL, "tsminc-runtime", true);
   const [command, ...rest] = global.operands;
   if (command === undefined) throw usage("tsminc-runtime needs a command");
   const table = COMMANDS[command];
   if (table === undefined) throw usage(`tsminc-runtime: unknown command "${command}"`);
-  const local = takeOptions(rest, table, command, false);
-  return { globals: global.values, command, options: local.values, operands: local.operands };
+  // exec ID CMD ARGS...: the options end at the ID, as with runc.
+  const idFirst = OPERANDS_END_OPTIONS.has(command);
+  const local = takeOptions(rest, table, command, idFirst);
+  return { globals: global.values, command, options: local.values, lists: local.lists, operands: local.operands };
 }

@@ -3,7 +3,7 @@
 // containers in ermine micro-VMs. `create` checks the bundle and leaves a monitor process, the
 // engine's to wait for: it waits for `start`, runs the container as tsminc does and exits with its
 // status. The only place its exit status and error lines are chosen.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
   closeSync,
@@ -11,15 +11,12 @@ import {
   existsSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
-  statSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
-import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { fromOciSpec } from "../config/from-oci.js";
 import { CAPABILITIES } from "../core/capabilities.js";
@@ -40,21 +37,13 @@ import {
   writeState,
 } from "../host/runtime-state.js";
 import { formatError } from "./report.js";
+import { checkConsole, consoleArgs, fail, readSpec, spawnReady } from "./runtime-common.js";
+import { execCommand, relayPath, runSession } from "./runtime-exec.js";
 import { checkContainer, runContainer } from "./run-container.js";
 import { parseRuntimeArgs, type RuntimeArgs } from "./runtime-args.js";
 
 const VERSION = "0.1.0";
 const OCI_VERSION = "1.0.2";
-
-const fail = (message: string, hint: string) => new MincError("usage", message, { hint });
-
-function readSpec(bundle: string): string {
-  try {
-    return readFileSync(join(bundle, "config.json"), "utf8");
-  } catch (cause) {
-    throw new MincError("usage", `no config.json in the bundle ${bundle}`, { hint: "give --bundle DIR", cause });
-  }
-}
 
 function one(operands: readonly string[], what: string): string {
   if (operands.length < 1) throw fail(`${what} needs a container ID`, `tsminc-runtime ${what} ID`);
@@ -66,18 +55,7 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
   const bundle = resolve(typeof a.options.bundle === "string" ? a.options.bundle : ".");
   const { config, warnings, terminal } = fromOciSpec(readSpec(bundle), bundle);
   const consoleSocket = typeof a.options["console-socket"] === "string" ? a.options["console-socket"] : undefined;
-  if (terminal !== undefined && consoleSocket === undefined)
-    throw fail(
-      "config.json asks for a terminal (process.terminal) and no --console-socket was given",
-      "give --console-socket PATH",
-    );
-  if (terminal === undefined && consoleSocket !== undefined)
-    throw fail(
-      "--console-socket needs process.terminal in config.json",
-      "drop --console-socket, or set process.terminal",
-    );
-  if (consoleSocket !== undefined && !isSocket(consoleSocket))
-    throw fail(`--console-socket ${consoleSocket} is not a listening unix socket`, "give the engine's console socket");
+  checkConsole(terminal !== undefined, consoleSocket, "config.json");
   if (existsSync(stateDir(root, id)))
     throw fail(`container ${id} already exists`, "delete it first, or use another ID");
   const facts = checkContainer(config);
@@ -94,28 +72,11 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
     terminal === undefined || consoleSocket === undefined
       ? argv
       : [...consoleArgs(hostImage(facts, "a terminal is made by nsrun").dir, consoleSocket, terminal), ...argv];
-  const monitor = spawn(file ?? process.execPath, args, {
-    detached: true,
-    stdio: ["inherit", "inherit", "inherit", "pipe"],
-  });
-  const pid = monitor.pid;
-  if (pid === undefined) throw new MincError("system", "cannot start the container's monitor", { hint: "check node" });
-  // created means: waiting for start. The monitor says so on fd 3 (closing it) just before it waits.
-  const ready = monitor.stdio[3];
-  if (ready instanceof Readable) {
-    ready.resume();
-    await new Promise<void>((done) => {
-      ready.on("close", done);
-    });
-  }
-  // A monitor that ended (nsrun could not reach the console socket, say: it said why on stderr) is a
-  // zombie or gone by now; a ready one waits on the fifo.
-  const stat = procStat(pid);
-  if (monitor.exitCode !== null || monitor.signalCode !== null || stat === undefined || stat.state === "Z") {
+  const pid = await spawnReady([file ?? process.execPath, ...args]);
+  if (pid === undefined) {
     removeState(root, id);
     throw new MincError("system", `the monitor of ${id} ended before start`, { hint: "see the engine's log" });
   }
-  monitor.unref();
   writeState(root, {
     id,
     bundle,
@@ -129,20 +90,6 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
   for (const w of warnings) log(`warning: ${id}: ${w}`);
 }
 
-function isSocket(path: string): boolean {
-  try {
-    return statSync(path).isSocket();
-  } catch {
-    return false;
-  }
-}
-
-/** nsrun's front for a monitor on a new terminal whose master goes to the engine's console socket. */
-function consoleArgs(imageDir: string, socket: string, size: { rows: number; cols: number }): string[] {
-  const sized = size.rows > 0 && size.cols > 0 ? ["--console-size", String(size.rows), String(size.cols)] : [];
-  return [join(imageDir, "nsrun"), "--console-socket", resolve(socket), ...sized, "--"];
-}
-
 /** The monitor: waits for `start` on the fifo, then runs the container; its status is the container's. */
 async function monitor(dir: string, bundle: string): Promise<void> {
   const { config } = fromOciSpec(readSpec(bundle), bundle);
@@ -152,7 +99,7 @@ async function monitor(dir: string, bundle: string): Promise<void> {
   const fd = openSync(join(dir, "start.fifo"), "r");
   readSync(fd, Buffer.alloc(1));
   closeSync(fd);
-  await runContainer(config);
+  await runContainer(config, { relay: relayPath(dir) });
 }
 
 /** The fifo for writing, once the monitor reads it (it says it is ready a moment before it opens it). */
@@ -292,6 +239,12 @@ async function main(argv: readonly string[]): Promise<void> {
         return;
       case "__monitor":
         await monitor(a.operands[0] ?? "", a.operands[1] ?? "");
+        return;
+      case "exec":
+        await execCommand(a, root);
+        return;
+      case "__exec":
+        process.exitCode = await runSession(root, checkId(a.operands[0]), a.operands[1] ?? "", true);
         return;
       case "start":
         await start(a, root);

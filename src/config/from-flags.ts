@@ -137,7 +137,8 @@ function parseCpus(text: string): number {
 
 /**
  * HOST[:PATH[:OPTS]]; PATH, when given, is absolute and starts after the last ":/"; OPTS is a comma
- * list of ro, nosuid, nodev, noexec (rw too), after PATH's last ":".
+ * list of ro, rw, nosuid, nodev, noexec after PATH's last ":" (a suffix of other words is PATH's own:
+ * a target may hold colons).
  */
 export function parseBind(text: string, cwd: string): Bind {
   const split = text.lastIndexOf(":/");
@@ -147,10 +148,10 @@ export function parseBind(text: string, cwd: string): Bind {
   const opts = targetPart === undefined ? -1 : targetPart.lastIndexOf(":");
   if (targetPart !== undefined && opts >= 0) {
     const parsed = bindFlags(targetPart.slice(opts + 1).split(","));
-    if ("bad" in parsed)
-      throw usage(`--bind "${text}": unknown option ${parsed.bad}`, "options are ro, rw, nosuid, nodev, noexec");
-    flags = parsed.ok;
-    targetPart = targetPart.slice(0, opts);
+    if ("ok" in parsed) {
+      flags = parsed.ok;
+      targetPart = targetPart.slice(0, opts);
+    }
   }
   if (hostPart === "") throw usage(`--bind "${text}" names no host path`, "use --bind HOST[:PATH]");
   const source = resolve(cwd, hostPart);
@@ -368,7 +369,7 @@ export function toRunConfig(
     accel,
     ermine: raw.ermine === undefined ? undefined : resolve(cwd, raw.ermine),
     init: raw.init ?? true,
-    forwardSignals: false,
+    engine: false,
     timeoutSec: raw.timeout === undefined ? undefined : parseTimeout(raw.timeout),
     append: raw.append === undefined ? [] : parseAppend(raw.append),
     limits: parseLimits(raw),

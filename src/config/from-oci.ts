@@ -171,7 +171,7 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
       // The engine made this root for the container alone: its writes belong there, as with runc.
       direct: true,
       // The engine's kill (podman stop: SIGTERM) is for the container's process, not for the VM.
-      forwardSignals: true,
+      engine: true,
       name: spec.hostname === undefined || spec.hostname === "" ? undefined : spec.hostname,
       user: uid === 0 && gid === 0 ? undefined : { uid, gid },
       groups: [...(p.user?.additionalGids ?? [])],

@@ -51,7 +51,7 @@ export interface NsPlan {
   /** stdin is a terminal: its Ctrl-C reaches the container directly, so tsminc leaves SIGINT to it */
   readonly terminal: boolean;
   /** a signal to the launcher goes to the container's command (see RunConfig), whose init is `init` */
-  readonly forwardSignals: boolean;
+  readonly engine: boolean;
   readonly init: boolean;
 }
 
@@ -159,7 +159,7 @@ export function planNs(config: RunConfig, facts: HostFacts, tmpdir: string): NsP
     cgroup,
     timeoutSec: config.timeoutSec,
     terminal: facts.stdinTty,
-    forwardSignals: config.forwardSignals,
+    engine: config.engine,
     init: config.init,
   };
 }

@@ -24,6 +24,8 @@ export interface BootSpec {
   readonly tscKhz?: number;
   /** a NIC on the user-mode NAT: the tap nsrun bridged with slirp4netns's (--network user) */
   readonly nic?: boolean;
+  /** qemu's QMP socket (a server): tsminc-runtime's exec plugs ports in through it */
+  readonly qmp?: string;
   /** more kernel command-line words (--append), last so they win */
   readonly append?: readonly string[];
 }
@@ -111,6 +113,7 @@ export function planQemu(spec: BootSpec): QemuPlan {
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
           ]),
       ...portArgs(spec),
+      ...(spec.qmp === undefined ? [] : ["-qmp", `unix:${qemuOptValue(spec.qmp)},server=on,wait=off`]),
       ...(spec.nic === true
         ? ["-netdev", tapNetdev("net0"), "-device", `virtio-net-${info.virtioBus},netdev=net0`]
         : []),

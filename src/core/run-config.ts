@@ -106,10 +106,12 @@ export interface RunConfig {
   /** the command runs as PID 2 under a small init (default), or as PID 1 itself (--no-init) */
   readonly init: boolean;
   /**
-   * vm mode: a signal to the launcher goes to the container's command inside the guest, whose status
-   * is then the run's (an OCI runtime's kill); else it stops the VM (tsminc's Ctrl-C: 128+n)
+   * run by an OCI engine (tsminc-runtime): a signal to the launcher goes to the container's command,
+   * whose status is then the run's (the engine's kill), and later processes may join the container
+   * (exec; in the VM through qemu's QMP socket and the tsminc.ctl port); else a signal stops the run
+   * (tsminc's Ctrl-C: 128+n)
    */
-  readonly forwardSignals: boolean;
+  readonly engine: boolean;
   /** kill the container after this many seconds (exit status 124) */
   readonly timeoutSec: number | undefined;
   /** extra words for the guest kernel's command line (--append) */

@@ -25,6 +25,9 @@ export interface SocketPlan {
   readonly path: string;
 }
 
+/** qemu's QMP socket in the tmpdir of a run an engine started (see RunConfig.engine). */
+export const QMP_SOCKET = "qmp.sock";
+
 /** The port that carries resizes (a terminal) and forwarded signals into the guest (enter.sh). */
 export const CONTROL_PORT = "tsminc.ctl";
 
@@ -40,7 +43,7 @@ export interface VmPlan {
   /** pipe mode with --debug: qemu's stdout (the console) goes to tsminc's stderr */
   readonly consoleToStderr: boolean;
   /** signals to the launcher go to the container's command over tsminc.ctl (see RunConfig) */
-  readonly forwardSignals: boolean;
+  readonly engine: boolean;
   readonly tmpdir: string;
   /** true when -t reuses a kept tmpdir */
   readonly reuse: boolean;
@@ -120,7 +123,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
   }
   const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
   const control: SocketPlan[] =
-    stdio === "tty" || config.forwardSignals ? [{ name: CONTROL_PORT, path: `${tmpdir}/ctl.sock` }] : [];
+    stdio === "tty" || config.engine ? [{ name: CONTROL_PORT, path: `${tmpdir}/ctl.sock` }] : [];
   const sockets: SocketPlan[] = [
     ...control,
     ...(stdio === "tty"
@@ -141,6 +144,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
     ...(config.network === "user" ? { nic: true } : {}),
+    ...(config.engine ? { qmp: `${tmpdir}/${QMP_SOCKET}` } : {}),
     append: config.append,
   };
   const qemu = planQemu(spec);
@@ -170,7 +174,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     image: found,
     stdio,
     consoleToStderr: stdio === "ports" && config.debug,
-    forwardSignals: config.forwardSignals,
+    engine: config.engine,
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,

@@ -1,5 +1,6 @@
-// ns mode: the container's command on the host, found from nsrun's pid: nsrun's child in another pid
-// namespace is the container's init, whose first child is the command (with --no-init, the init).
+// ns mode: the container's processes on the host, found from a launcher's pid: the first process
+// below it in another pid namespace is the container's init (enter.sh --inside, or the command with
+// --no-init), whose first child is the command.
 import { readFileSync, readlinkSync } from "node:fs";
 
 function children(pid: number): number[] {
@@ -22,14 +23,25 @@ function pidNamespace(pid: number): string | undefined {
   }
 }
 
+/** The container's init below `pid` (nsrun, or the monitor above it), or undefined before it runs. */
+export function containerInit(pid: number): number | undefined {
+  const own = pidNamespace(pid);
+  let level = children(pid);
+  // monitor → nsrun → init; nsrun's janitor stays in the host's pid namespace.
+  for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+    const init = level.find((c) => {
+      const ns = pidNamespace(c);
+      return ns !== undefined && ns !== own;
+    });
+    if (init !== undefined) return init;
+    level = level.flatMap(children);
+  }
+  return undefined;
+}
+
 /** The command's pid, or undefined when it has not started or has ended. */
 export function containerJob(nsrun: number, init: boolean): number | undefined {
-  const own = pidNamespace(nsrun);
-  // nsrun's other child, its janitor, stays in the host's pid namespace.
-  const first = children(nsrun).find((c) => {
-    const ns = pidNamespace(c);
-    return ns !== undefined && ns !== own;
-  });
+  const first = containerInit(nsrun);
   if (first === undefined || !init) return first;
   return children(first)[0];
 }

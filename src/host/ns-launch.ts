@@ -33,7 +33,7 @@ export async function launchNs(plan: NsPlan, rootdir: string, deps: NsLaunchDeps
     // forwarded signal goes to the container's command instead, once it runs.
     const seen = { stoppedBySignal: false };
     trap.onSignal((signal) => {
-      const job = plan.forwardSignals && child.pid !== undefined ? containerJob(child.pid, plan.init) : undefined;
+      const job = plan.engine && child.pid !== undefined ? containerJob(child.pid, plan.init) : undefined;
       if (job !== undefined) {
         try {
           process.kill(job, signal);

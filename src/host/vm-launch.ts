@@ -26,12 +26,25 @@ export interface VmLaunchDeps {
   readonly say: (line: string) => void;
   /** set by the caller before the tmpdir was made (see trapRunSignals) */
   readonly trap: SignalTrap;
+  /** a run an engine started: where exec sessions reach the guest through this process (exec-relay.ts) */
+  readonly relay?: string;
 }
 
 /** The status the guest reported, or undefined when it reported none (panic, killed, escape). */
 async function guestStatus(tmpdir: string): Promise<number | undefined> {
   const text = await readFile(join(tmpdir, SHARE_FILES.status), "utf8").catch(() => "");
   return /^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined;
+}
+
+/** An engine's run: exec sessions reach the guest through the relay (exec-relay.ts). */
+async function startRelay(
+  plan: VmPlan,
+  deps: VmLaunchDeps,
+  control: { send(line: string): boolean } | undefined,
+): Promise<{ close(): void } | undefined> {
+  if (!plan.engine || deps.relay === undefined || control === undefined) return undefined;
+  const { listenRelay } = await import("./exec-relay.js");
+  return listenRelay(deps.relay, { tmpdir: plan.tmpdir }, (line) => control.send(line));
 }
 
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
@@ -41,7 +54,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
   // A signal goes to the container's command when the plan says so and the guest is there to take
   // it; else it stops the VM.
   const onSignal = (control: { send(line: string): boolean } | undefined) => (signal: NodeJS.Signals) => {
-    if (plan.forwardSignals && control?.send(`signal ${constants.signals[signal]}\n`) === true) return;
+    if (plan.engine && control?.send(`signal ${constants.signals[signal]}\n`) === true) return;
     seen.stoppedBySignal = true;
     stop("SIGTERM");
   };
@@ -52,6 +65,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
     if (plan.stdio === "ports") {
       const ctl = plan.sockets.find((s) => s.name === CONTROL_PORT);
       const control = ctl === undefined ? undefined : await listenControl(ctl.path);
+      const relay = await startRelay(plan, deps, control);
       const bridge = await listenPorts(
         plan.sockets.filter((s) => s !== ctl),
         deps.stdio,
@@ -67,10 +81,12 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
       seen.chain = (await child.done).exitCode;
       await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
       bridge.close();
+      relay?.close();
       control?.close();
     } else {
       const socket = plan.sockets.find((s) => s.name === CONTROL_PORT)?.path ?? join(plan.tmpdir, "ctl.sock");
       const control = await listenControl(socket);
+      const relay = await startRelay(plan, deps, control);
       const size = { cols: process.stdout.columns, rows: process.stdout.rows };
       // node-pty loads here (a terminal run only); when it cannot, nothing has started yet.
       const pty = await deps.pty.spawn(plan.file, plan.args, size).catch((err: unknown) => {
@@ -92,6 +108,7 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
       });
       seen.chain = await pty.done;
       bridge.close();
+      relay?.close();
       control.close();
     }
   } finally {

@@ -201,6 +201,62 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(`podman exec --runtime tsminc-runtime (${mode.name}): a second process, its status, stdin, -e, -w, -u; -it in ns mode`, async (t) => {
+    if (!ready(t)) return;
+    const before = snapshot();
+    const p = (args: readonly string[], input?: string) =>
+      podman(args, { runtime: RUNTIME, ...(input === undefined ? {} : { input }) });
+    const name = `tsminc-exec-${mode.name}`;
+    try {
+      const started = await p([
+        "run",
+        "-d",
+        "--name",
+        name,
+        ...mode.flags,
+        image,
+        "sh",
+        "-c",
+        "echo up; exec sleep 600",
+      ]);
+      assert.equal(started.status, 0, started.stderr);
+      await logsInclude(name, "up");
+      const r = await p([
+        "exec",
+        "-e",
+        "FOO=b a r",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000:1000",
+        name,
+        "sh",
+        "-c",
+        'echo "$FOO|$(pwd)|$(id -u)"; echo err >&2; exit 5',
+      ]);
+      assert.equal(r.status, 5, r.stderr);
+      assert.equal(r.stdout.toString(), "b a r|/tmp|1000\n");
+      assert.equal(r.stderr, "err\n");
+      const cat = await p(["exec", "-i", name, "cat"], "to the exec\n");
+      assert.equal(cat.stdout.toString(), "to the exec\n");
+      if (mode.name === "ns") {
+        const s = podmanTerminal(["exec", "-it", name, "sh"], { cols: 90, rows: 20 }, RUNTIME);
+        await s.waitFor(/# $/);
+        s.write("stty size\r");
+        await s.waitFor(/\r\n20 90\r\n/);
+        s.write("exit 6\r");
+        assert.equal(await s.exited, 6, s.screen());
+      }
+      assert.equal((await p(["rm", "-f", name])).status, 0);
+    } finally {
+      await p(["rm", "-f", "--ignore", name]);
+    }
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+    assert.deepEqual(readdirSync(STATE), []);
+  });
+}
+
 test("podman run --memory 256m --cpus 2 --runtime tsminc-runtime: the VM is sized from them", async (t) => {
   if (!ready(t)) return;
   const r = await run(["--memory", "256m", "--cpus", "2", image, "sh", "-c", "nproc; grep MemTotal /proc/meminfo"]);

@@ -1,5 +1,5 @@
 // tsminc-runtime on its own, driven as an engine drives it: the OCI state machine (create, start,
-// state, kill, delete), the container's stdio handed through byte for byte, and every error one
+// state, kill, delete), exec, the container's stdio handed through byte for byte, and every error one
 // line (JSON into --log with --log-format json), in both modes, with nothing left behind.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -129,6 +129,58 @@ for (const mode of MODES) {
     // the VM is up and the command started: then TERM
     assert.equal(rt(["kill", id, "TERM"]).status, 0);
     await until("stopped", () => status(id) === "stopped");
+    assert.equal(rt(["delete", id]).status, 0);
+    assert.deepEqual(await leftoversAfter(before, 10_000), []);
+  });
+}
+
+for (const mode of MODES) {
+  test(`${mode.name}: exec runs more processes in the running container: flags or --process, status, stdio, env, cwd, user`, async () => {
+    const before = snapshot();
+    const id = `exec-${mode.name}`;
+    const dir = bundle(id, ["sh", "-c", "echo in-container > /tmp/mark; exec sleep 600"], {
+      annotations: mode.annotations,
+    });
+    const c = createWithPipes(["create", "--bundle", dir, id]);
+    c.child.stdin.end();
+    assert.equal(await c.created, 0, c.err());
+    assert.equal(rt(["start", id]).status, 0);
+    const exec = (args: readonly string[], input = "") => {
+      const r = spawnSync(RUNTIME, ["--root", root, "exec", ...args], { input: Buffer.from(input) });
+      return { status: r.status ?? 255, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    // The container's own files and hostname: the exec joined its namespaces, after its command ran.
+    await until("the command's mark", () => exec([id, "cat", "/tmp/mark"]).stdout === "in-container\n");
+    const r = exec([id, "sh", "-c", 'echo "out $(hostname)"; printf "e r\\n" >&2; exit 5']);
+    assert.deepEqual([r.status, r.stdout, r.stderr], [5, "out box\n", "e r\n"]);
+    assert.equal(exec([id, "cat"], "piped\0in\n").stdout, "piped\0in\n");
+    const flags = exec([
+      "--cwd",
+      "/tmp",
+      "-e",
+      "FOO=b a r",
+      "--user",
+      "1000:100",
+      "-g",
+      "10",
+      id,
+      "sh",
+      "-c",
+      'echo "$FOO|$(pwd)|$(id -u):$(id -g)|$(id -G)"',
+    ]);
+    assert.equal(flags.stdout, "b a r|/tmp|1000:100|100 10\n", flags.stderr);
+    const processFile = join(work, `${id}-process.json`);
+    writeFileSync(
+      processFile,
+      JSON.stringify({ args: ["sh", "-c", "echo $HOME; exec no-such-program"], env: ["HOME=/nowhere"], cwd: "/" }),
+    );
+    const viaFile = exec(["--process", processFile, id]);
+    assert.equal(viaFile.status, 127, viaFile.stderr);
+    assert.equal(viaFile.stdout, "/nowhere\n");
+    assert.match(exec(["ghost", "true"]).stderr, /container ghost does not exist/);
+    assert.equal(rt(["kill", id, "KILL"]).status, 0);
+    await until("stopped", () => status(id) === "stopped");
+    assert.match(exec([id, "true"]).stderr, /is stopped, not running/);
     assert.equal(rt(["delete", id]).status, 0);
     assert.deepEqual(await leftoversAfter(before, 10_000), []);
   });

@@ -154,7 +154,7 @@ test("runc's command line: global options, the command, its options in either sp
   assert.deepEqual(parseRuntimeArgs(["kill", "--all", "id", "9"]).operands, ["id", "9"]);
   assert.equal(parseRuntimeArgs(["delete", "-f", "id"]).options.force, true);
   assert.equal(parseRuntimeArgs(["--version"]).command, "version");
-  assert.throws(() => parseRuntimeArgs(["exec", "id"]), /unknown command "exec"/);
+  assert.throws(() => parseRuntimeArgs(["checkpoint", "id"]), /unknown command "checkpoint"/);
   assert.throws(() => parseRuntimeArgs(["create", "--pid-file"]), /needs a value/);
   assert.throws(() => parseRuntimeArgs([]), /needs a command/);
 });
