@@ -7,9 +7,12 @@
 # in for it, and it reports the status on a port of its own; on the host (ns mode) it runs on the
 # caller's stdio and leaves with the status. Nothing it reads is ever evaluated.
 #
-# exec.sh [--ports ID] [--confine PATH] [--join FILE]... INIT DIR
+# exec.sh [--ports ID] [--in-tty ROWS COLS] [--confine PATH] [--join FILE]... INIT DIR
 #   --ports ID       stdin, stdout and stderr are the ports tsminc.exec.ID.stdin, .stdout and .stderr;
-#                    the status goes to tsminc.exec.ID.status
+#                    the status goes to tsminc.exec.ID.status. With DIR/tty ("ROWS COLS": exec -t)
+#                    the process runs on a pseudo-terminal of the guest that busybox's script relays
+#                    to the ports; this script runs again inside it, with --in-tty
+#   --in-tty R C     on that terminal: its size, and the status left in DIR/status for the outer run
 #   --confine PATH   the confine helper (default /lib/ermine/confine)
 #   --join FILE      a cgroup.procs file of the container's to join first (repeatable)
 #   INIT             the container's init (or its command, with --no-init), as seen here
@@ -17,6 +20,7 @@
 set -u
 
 PORTS=""
+IN_TTY=""
 CONFINE=/lib/ermine/confine
 JOIN=""
 STATUS_PORT=""
@@ -57,6 +61,7 @@ open_ports() {
 while [ "$#" -gt 2 ]; do
 	case "$1" in
 	--ports) PORTS=$2 && shift 2 ;;
+	--in-tty) IN_TTY="$2 $3" && shift 3 ;;
 	--confine) CONFINE=$2 && shift 2 ;;
 	--join) JOIN="$JOIN $2" && shift 2 ;;
 	*) die "exec.sh: unknown option $1" ;;
@@ -71,6 +76,21 @@ DIR=$2
 for procs in $JOIN; do
 	echo $$ >"$procs" || die "cannot join the container's cgroup $procs"
 done
+# exec -t: this script again, on a new pseudo-terminal relayed to the ports; every word of the
+# command line script hands its shell is a path or a number of tsminc's.
+if [ -n "$PORTS" ] && [ -f "$DIR/tty" ]; then
+	read -r rows cols <"$DIR/tty" || die "cannot read the terminal's size"
+	case "$rows$cols" in '' | *[!0-9]*) die "bad terminal size" ;; esac
+	SHELL=/bin/sh script -q -c "sh $0 --in-tty $rows $cols --confine $CONFINE $INIT $DIR" /dev/null
+	status=125
+	read -r status <"$DIR/status"
+	echo "$status" >"$STATUS_PORT"
+	exit "$status"
+fi
+if [ -n "$IN_TTY" ]; then
+	# shellcheck disable=SC2086 # two numbers
+	stty rows ${IN_TTY% *} cols ${IN_TTY#* } || die "cannot size the terminal"
+fi
 read -r WORDS <"$DIR/confine" || die "cannot read the process's confinement"
 # busybox ash's read -d '' splits at NUL bytes, which no path or argument can hold.
 # shellcheck disable=SC3045
@@ -93,5 +113,6 @@ eval "set -- $refs"
 # shellcheck disable=SC2086
 nsenter -t "$INIT" -m -u -i -n -p -r -- /proc/self/fd/9 $WORDS --env-fd 6 --cwd "$CWD" -- "$@"
 status=$?
+[ -z "$IN_TTY" ] || echo "$status" >"$DIR/status"
 [ -z "$STATUS_PORT" ] || echo "$status" >"$STATUS_PORT"
 exit "$status"

@@ -61,8 +61,6 @@ export async function execCommand(a: RuntimeArgs, root: string): Promise<void> {
   const consoleSocket = typeof a.options["console-socket"] === "string" ? a.options["console-socket"] : undefined;
   checkConsole(proc.terminal, consoleSocket, "the exec process");
   const { config } = fromOciSpec(readSpec(state.bundle), state.bundle);
-  if (proc.terminal && config.qemu)
-    throw fail("exec with a terminal is not supported yet for a container in a VM", "exec without -t, or use ns mode");
   // The session reads its own copy: the engine may remove its --process file once this returns.
   const file = join(stateDir(root, id), `exec-${randomBytes(6).toString("hex")}.json`);
   writeFileSync(file, text, { mode: 0o600 });
@@ -75,10 +73,11 @@ export async function execCommand(a: RuntimeArgs, root: string): Promise<void> {
   const front =
     consoleSocket === undefined
       ? []
-      : consoleArgs(hostImage(probeHost(config), "a terminal is made by nsrun").dir, consoleSocket, {
-          rows: 0,
-          cols: 0,
-        });
+      : consoleArgs(
+          hostImage(probeHost(config), "a terminal is made by nsrun").dir,
+          consoleSocket,
+          proc.consoleSize ?? { rows: 0, cols: 0 },
+        );
   const pid = await spawnReady([...front, ...session, ...sessionArgs]);
   if (pid === undefined) {
     rmSync(file, { force: true });
@@ -87,6 +86,18 @@ export async function execCommand(a: RuntimeArgs, root: string): Promise<void> {
     });
   }
   if (typeof a.options["pid-file"] === "string") writeFileSync(a.options["pid-file"], String(pid));
+}
+
+/**
+ * exec -t in the VM: the guest's terminal does the line discipline, so this session's own (the one
+ * nsrun made for the engine) passes bytes as they are; its size is the process's, else this one's.
+ */
+async function rawTerminal(proc: ExecProcess): Promise<{ rows: number; cols: number } | undefined> {
+  if (!proc.terminal) return undefined;
+  if (!process.stdin.isTTY) return proc.consoleSize;
+  process.stdin.setRawMode(true);
+  await spawnRunner.run("stty", ["-opost"], { stdio: ["inherit", "inherit", "inherit"] });
+  return proc.consoleSize ?? { rows: process.stdout.rows, cols: process.stdout.columns };
 }
 
 /** The session: runs the process in the container; resolves with its status. `ready`: fd 3 is closed at the start. */
@@ -100,11 +111,8 @@ export async function runSession(root: string, id: string, file: string, ready: 
   const words = execConfineWords(proc, config);
   if (config.qemu) {
     const { runExecVm } = await import("../host/exec-vm.js");
-    return runExecVm(relayPath(stateDir(root, id)), proc, words, {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-    });
+    const stdio = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+    return runExecVm(relayPath(stateDir(root, id)), proc, words, stdio, await rawTerminal(proc));
   }
   const facts = probeHost(config);
   const { runExecNs } = await import("../host/exec-ns.js");

@@ -17,11 +17,14 @@ export interface ExecProcess {
   readonly noNewPrivs: boolean;
   readonly rlimits: readonly Rlimit[];
   readonly terminal: boolean;
+  /** the terminal's size when the process JSON gives it (consoleSize) */
+  readonly consoleSize: { readonly rows: number; readonly cols: number } | undefined;
 }
 
 /** The OCI runtime spec's `process`, as runc exec --process reads it. */
 interface OciProcess {
   readonly terminal?: boolean;
+  readonly consoleSize?: { readonly height?: number; readonly width?: number };
   readonly user?: { readonly uid?: number; readonly gid?: number; readonly additionalGids?: readonly number[] };
   readonly args?: readonly string[];
   readonly env?: readonly string[];
@@ -73,6 +76,10 @@ export function execFromProcessJson(text: string): ExecProcess {
       return limit;
     }),
     terminal: p.terminal === true,
+    consoleSize:
+      p.consoleSize?.height === undefined || p.consoleSize.width === undefined
+        ? undefined
+        : { rows: p.consoleSize.height, cols: p.consoleSize.width },
   });
 }
 
@@ -106,13 +113,21 @@ export function execFromFlags(
     noNewPrivs: flags.noNewPrivs,
     rlimits: [],
     terminal: flags.tty,
+    consoleSize: undefined,
   });
 }
 
-/** The process's args, env and cwd files for exec.sh: NUL-ended entries, bytes as they are. */
-export function execFiles(p: ExecProcess): { args: Buffer; env: Buffer; cwd: Buffer } {
+/**
+ * The process's files for exec.sh: args, env and cwd as NUL-ended entries, bytes as they are; and
+ * with a terminal of `size`, tty ("ROWS COLS").
+ */
+export function execFiles(
+  p: ExecProcess,
+  size: { rows: number; cols: number } | undefined,
+): { args: Buffer; env: Buffer; cwd: Buffer; tty: Buffer | undefined } {
   const nul = (list: readonly string[]) => Buffer.concat(list.map((w) => Buffer.from(`${w}\0`)));
-  return { args: nul(p.args), env: nul(p.env), cwd: nul([p.cwd]) };
+  const tty = p.terminal ? Buffer.from(`${size?.rows ?? 24} ${size?.cols ?? 80}\n`) : undefined;
+  return { args: nul(p.args), env: nul(p.env), cwd: nul([p.cwd]), tty };
 }
 
 /**

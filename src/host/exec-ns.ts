@@ -21,7 +21,7 @@ export async function runExecNs(
     throw new MincError("system", "the container's processes are gone", { hint: "see tsminc-runtime state ID" });
   const dir = mkdtempSync(join(tools.runtimeDir, "tsminc-exec-"));
   try {
-    const files = execFiles(proc);
+    const files = execFiles(proc, undefined);
     writeFileSync(join(dir, "args"), files.args);
     writeFileSync(join(dir, "env"), files.env);
     writeFileSync(join(dir, "cwd"), files.cwd);

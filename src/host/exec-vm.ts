@@ -101,11 +101,16 @@ async function listenStatus(path: string): Promise<{ status: Promise<number | un
   return { status, close: () => server.close() };
 }
 
+/**
+ * Runs the process; resolves with its status. `terminalSize`: exec -t, the process on a terminal of
+ * the guest of this size (this session's own stdio then being a raw terminal too).
+ */
 export async function runExecVm(
   relayPath: string,
   proc: ExecProcess,
   words: readonly string[],
   stdio: Stdio,
+  terminalSize: { rows: number; cols: number } | undefined,
 ): Promise<number> {
   const relay = await openRelay(relayPath);
   const id = randomBytes(8).toString("hex");
@@ -113,10 +118,11 @@ export async function runExecVm(
   let qmp: Qmp | undefined;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const files = execFiles(proc);
+    const files = execFiles(proc, terminalSize);
     writeFileSync(join(dir, "args"), files.args);
     writeFileSync(join(dir, "env"), files.env);
     writeFileSync(join(dir, "cwd"), files.cwd);
+    if (files.tty !== undefined) writeFileSync(join(dir, "tty"), files.tty);
     writeFileSync(join(dir, "confine"), `${words.join(" ")}\n`);
     const bridge = await listenPorts(
       (["stdin", "stdout", "stderr"] as const).map((s) => ({ name: `tsminc.${s}`, path: join(dir, `${s}.sock`) })),

@@ -202,7 +202,7 @@ for (const mode of MODES) {
 }
 
 for (const mode of MODES) {
-  test(`podman exec --runtime tsminc-runtime (${mode.name}): a second process, its status, stdin, -e, -w, -u; -it in ns mode`, async (t) => {
+  test(`podman exec --runtime tsminc-runtime (${mode.name}): a second process, its status, stdin, -e, -w, -u; -it`, async (t) => {
     if (!ready(t)) return;
     const before = snapshot();
     const p = (args: readonly string[], input?: string) =>
@@ -240,14 +240,12 @@ for (const mode of MODES) {
       assert.equal(r.stderr, "err\n");
       const cat = await p(["exec", "-i", name, "cat"], "to the exec\n");
       assert.equal(cat.stdout.toString(), "to the exec\n");
-      if (mode.name === "ns") {
-        const s = podmanTerminal(["exec", "-it", name, "sh"], { cols: 90, rows: 20 }, RUNTIME);
-        await s.waitFor(/# $/);
-        s.write("stty size\r");
-        await s.waitFor(/\r\n20 90\r\n/);
-        s.write("exit 6\r");
-        assert.equal(await s.exited, 6, s.screen());
-      }
+      const s = podmanTerminal(["exec", "-it", name, "sh"], { cols: 90, rows: 20 }, RUNTIME);
+      await s.waitFor(/# $/);
+      s.write("stty size\r");
+      await s.waitFor(/\r\n20 90\r\n/);
+      s.write("exit 6\r");
+      assert.equal(await s.exited, 6, s.screen());
       assert.equal((await p(["rm", "-f", name])).status, 0);
     } finally {
       await p(["rm", "-f", "--ignore", name]);

@@ -90,5 +90,6 @@ test("confine's words: the container's seccomp and capabilities unless the proce
   const own = execFromProcessJson(JSON.stringify({ args: ["x"], capabilities: { bounding: ["CAP_KILL"] } }));
   assert.deepEqual(execConfineWords(own, container).slice(0, 2), ["--caps", "20"]);
   for (const w of execConfineWords(p, container)) assert.match(w, /^[A-Za-z0-9:-]+$/);
-  assert.deepEqual(execFiles(p).args, Buffer.from("x\0"));
+  assert.deepEqual(execFiles(p, undefined).args, Buffer.from("x\0"));
+  assert.equal(execFiles(p, undefined).tty, undefined);
 });
