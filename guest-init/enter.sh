@@ -130,20 +130,29 @@ start_exec() {
 	"$BUSYBOX_PATH" sh "${0%/*}/exec.sh" --confine "$CONFINE" "$@" </dev/null >/dev/null 2>&1 &
 }
 
+# Resizes exec session $1's terminal to $2 rows and $3 columns: the terminal of exec.sh --in-tty,
+# whose pid it left in the session's folder; its foreground process group gets SIGWINCH.
+resize_exec() {
+	case "$1:$2:$3" in *[!0-9a-f:]* | :* | *::*) return 0 ;; esac
+	read -r pid <"${ROOT%/*}/exec/$1/pid" 2>/dev/null || return 0
+	stty -F "/proc/$pid/fd/0" rows "$2" cols "$3"
+}
+
 # tsminc writes lines to the tsminc.ctl port: "ROWS COLS" when the user's terminal is resized (setting
 # the console's size sends SIGWINCH to the container's foreground process group, as on a real tty),
 # "signal N" for a signal the launcher forwards to the container's command (an OCI runtime's kill),
-# and "exec ID" for an exec session (tsminc-runtime exec).
+# "exec ID" for an exec session (tsminc-runtime exec) and "resize ID ROWS COLS" for its terminal.
 follow_control() {
 	port_device tsminc.ctl || return 0
 	MAIN=$$
 	{
 		# This reader's own pid (ash's $$ is its parent's): a builtin's redirection, no fork.
 		read -r SELF _ </proc/self/stat
-		while read -r first second <&3; do
+		while read -r first second third fourth <&3; do
 			case "$first" in
 			signal) case "$second" in '' | *[!0-9]*) ;; *) signal_job "$second" ;; esac ;;
 			exec) start_exec "$second" ;;
+			resize) resize_exec "$second" "$third" "$fourth" ;;
 			*) [ -z "$CONSOLE" ] || stty -F "$CONSOLE" rows "$first" cols "$second" ;;
 			esac
 		done

@@ -90,6 +90,8 @@ fi
 if [ -n "$IN_TTY" ]; then
 	# shellcheck disable=SC2086 # two numbers
 	stty rows ${IN_TTY% *} cols ${IN_TTY#* } || die "cannot size the terminal"
+	# Where later resizes go (enter.sh's resize_exec): this shell's terminal, for as long as it waits.
+	echo $$ >"$DIR/pid"
 fi
 read -r WORDS <"$DIR/confine" || die "cannot read the process's confinement"
 # busybox ash's read -d '' splits at NUL bytes, which no path or argument can hold.

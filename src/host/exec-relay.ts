@@ -6,8 +6,8 @@ import { rmSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import { createInterface } from "node:readline";
 
-/** What a session may ask for: "exec ID", ID being the session's hex name. */
-export const EXEC_LINE = /^exec [0-9a-f]{8,32}$/;
+/** What a session may ask for: "exec ID" (ID being its hex name), and "resize ID ROWS COLS" for its terminal. */
+export const EXEC_LINE = /^(exec [0-9a-f]{8,32}|resize [0-9a-f]{8,32} \d{1,5} \d{1,5})$/;
 
 export interface RelayHello {
   readonly tmpdir: string;

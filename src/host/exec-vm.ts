@@ -132,7 +132,12 @@ export async function runExecVm(
     qmp = await openQmp(join(relay.hello.tmpdir, QMP_SOCKET));
     await plugPorts(qmp, id, dir);
     if ((await relay.ask(`exec ${id}`)) !== "ok") throw gone();
+    // A terminal's resizes (the engine's, on this session's own terminal) follow it into the guest.
+    const onResize = () =>
+      void relay.ask(`resize ${id} ${process.stdout.rows} ${process.stdout.columns}`).catch(() => "");
+    if (terminalSize !== undefined) process.stdout.on("resize", onResize);
     const code = await status.status;
+    process.stdout.off("resize", onResize);
     await unplugPorts(qmp, id);
     await bridge.drained;
     bridge.close();

@@ -202,7 +202,7 @@ for (const mode of MODES) {
 }
 
 for (const mode of MODES) {
-  test(`podman exec --runtime tsminc-runtime (${mode.name}): a second process, its status, stdin, -e, -w, -u; -it`, async (t) => {
+  test(`podman exec --runtime tsminc-runtime (${mode.name}): a second process, its status, stdin, -e, -w, -u; -it, resized`, async (t) => {
     if (!ready(t)) return;
     const before = snapshot();
     const p = (args: readonly string[], input?: string) =>
@@ -244,6 +244,12 @@ for (const mode of MODES) {
       await s.waitFor(/# $/);
       s.write("stty size\r");
       await s.waitFor(/\r\n20 90\r\n/);
+      // A resize reaches the process's terminal: the shell's trap sees SIGWINCH, then the new size.
+      s.write("trap 'echo winched' WINCH\r");
+      s.resize(100, 30);
+      await s.waitFor(/winched/);
+      s.write("stty size\r");
+      await s.waitFor(/\r\n30 100\r\n/);
       s.write("exit 6\r");
       assert.equal(await s.exited, 6, s.screen());
       assert.equal((await p(["rm", "-f", name])).status, 0);
