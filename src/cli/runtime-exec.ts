@@ -118,7 +118,7 @@ export async function runSession(root: string, id: string, file: string, ready: 
   const { runExecNs } = await import("../host/exec-ns.js");
   return runExecNs(state.pid, proc, words, {
     imageDir: hostImage(facts, "ns mode's exec runs with the host image's busybox").dir,
-    runtimeDir: facts.runtimeDir,
+    stateDir: stateDir(root, id),
     runner: spawnRunner,
   });
 }

@@ -1,7 +1,8 @@
 // An exec session in an ns-mode container (tsminc-runtime exec): the container's init is found
 // below its monitor, and guest-init/exec.sh, run by the host image's static busybox, joins its
 // cgroups and namespaces and runs the process through confine on the caller's stdio.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MincError } from "../core/errors.js";
 import { execFiles, type ExecProcess } from "../core/exec-process.js";
@@ -14,12 +15,14 @@ export async function runExecNs(
   monitor: number,
   proc: ExecProcess,
   words: readonly string[],
-  tools: { readonly imageDir: string; readonly runtimeDir: string; readonly runner: Runner },
+  tools: { readonly imageDir: string; readonly stateDir: string; readonly runner: Runner },
 ): Promise<number> {
   const init = containerInit(monitor);
   if (init === undefined)
     throw new MincError("system", "the container's processes are gone", { hint: "see tsminc-runtime state ID" });
-  const dir = mkdtempSync(join(tools.runtimeDir, "tsminc-exec-"));
+  // In the container's state folder: delete removes it even when this session was SIGKILLed.
+  const dir = join(tools.stateDir, `exec-${randomBytes(8).toString("hex")}`);
+  mkdirSync(dir, { mode: 0o700 });
   try {
     const files = execFiles(proc, undefined);
     writeFileSync(join(dir, "args"), files.args);

@@ -2,18 +2,15 @@
 // state, kill, delete), exec, the container's stdio handed through byte for byte, and every error one
 // line (JSON into --log with --log-format json), in both modes, with nothing left behind.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { archOfNode } from "../../src/core/arch.js";
-import { packageRoot } from "../../src/host/paths.js";
 import { breedAll } from "../helpers/cli.js";
 import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
-import { busyboxRootfs } from "../helpers/rootfs.js";
+import { RUNTIME, RUNTIME_MODES, runtimeHarness, until } from "../helpers/runtime.js";
 
-const RUNTIME = join(packageRoot, "dist/src/cli/tsminc-runtime.js");
 let work = "";
 let root = "";
 
@@ -27,64 +24,13 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** A bundle: a copy of the busybox root (the runtime writes into it, as runc does) and a config.json. */
-function bundle(name: string, args: string[], extra: Record<string, unknown> = {}): string {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  spawnSync("cp", ["-a", busyboxRootfs(archOfNode(process.arch) ?? "x86_64"), join(dir, "rootfs")], {
-    stdio: "inherit",
-  });
-  const spec = {
-    ociVersion: "1.0.2",
-    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ["PATH=/usr/bin:/bin", "FOO=b a r"], cwd: "/" },
-    root: { path: "rootfs" },
-    hostname: "box",
-    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
-    ...extra,
-  };
-  writeFileSync(join(dir, "config.json"), JSON.stringify(spec));
-  return dir;
-}
+const h = () => runtimeHarness(work, root);
+const bundle = (name: string, args: string[], extra: Record<string, unknown> = {}) => h().bundle(name, args, extra);
+const rt = (args: readonly string[], input?: string) => h().rt(args, input);
+const status = (id: string) => h().status(id);
+const createWithPipes = (args: readonly string[]) => h().createWithPipes(args);
 
-function rt(args: readonly string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(RUNTIME, ["--root", root, ...args], { encoding: "utf8" });
-  return { status: r.status ?? 255, stdout: r.stdout, stderr: r.stderr };
-}
-
-const status = (id: string) => (JSON.parse(rt(["state", id]).stdout) as { status: string; pid: number }).status;
-
-async function until(what: string, ok: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    assert.ok(Date.now() < end, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Runs create with pipes of ours as the container's stdio (as conmon does); collects what comes out. */
-function createWithPipes(args: readonly string[]) {
-  const child = spawn(RUNTIME, ["--root", root, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-  let out = Buffer.alloc(0);
-  let err = Buffer.alloc(0);
-  child.stdout.on("data", (d: Buffer) => (out = Buffer.concat([out, d])));
-  child.stderr.on("data", (d: Buffer) => (err = Buffer.concat([err, d])));
-  // The pipes close when the last holder (the monitor, after the container) lets go of them.
-  const closed = Promise.all([
-    new Promise((r) => child.stdout.on("close", r)),
-    new Promise((r) => child.stderr.on("close", r)),
-  ]);
-  const created = new Promise<number>((r) =>
-    child.on("exit", (code) => {
-      r(code ?? 255);
-    }),
-  );
-  return { child, created, closed, out: () => out, err: () => err.toString(), errBytes: () => err };
-}
-
-const MODES = [
-  { name: "vm", annotations: {} },
-  { name: "ns", annotations: { "run.tsminc.mode": "ns" } },
-] as const;
+const MODES = RUNTIME_MODES;
 
 for (const mode of MODES) {
   test(`${mode.name}: create → created, start → the command runs with the bundle's args, env, cwd and hostname; stdio byte for byte`, async () => {
@@ -145,10 +91,7 @@ for (const mode of MODES) {
     c.child.stdin.end();
     assert.equal(await c.created, 0, c.err());
     assert.equal(rt(["start", id]).status, 0);
-    const exec = (args: readonly string[], input = "") => {
-      const r = spawnSync(RUNTIME, ["--root", root, "exec", ...args], { input: Buffer.from(input) });
-      return { status: r.status ?? 255, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-    };
+    const exec = (args: readonly string[], input = "") => rt(["exec", ...args], input);
     // The container's own files and hostname: the exec joined its namespaces, after its command ran.
     await until("the command's mark", () => exec([id, "cat", "/tmp/mark"]).stdout === "in-container\n");
     const r = exec([id, "sh", "-c", 'echo "out $(hostname)"; printf "e r\\n" >&2; exit 5']);
