@@ -12,11 +12,12 @@
  * up itself, and the janitor finds nothing to do. Nothing is evaluated: every path and word arrives
  * as an argument.
  *
- * nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup PROCS_FILE]... [--exec]
- *       [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP]
+ * nsrun [--user] [--net | --netns PATH] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup PROCS_FILE]...
+ *       [--exec] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP [--uplink IF]]
  *       TMPDIR ROOTFS -- COMMAND [ARG]...
  *   --user      a user namespace whose root is the caller (--nopriv), with its uid and gid mapped to 0
  *   --net       a network namespace of its own
+ *   --netns     the network namespace at PATH instead (an OCI engine's, made for the container)
  *   --direct    bind the rootfs itself (tsminc --direct), not an overlay on it
  *   --hostname  the container's hostname, set in its uts namespace
  *   --bind      a host path to bind at TMPDIR/binds/N (N counts from 0), for the VM's share
@@ -27,6 +28,8 @@
  *   --slirp-socket PATH    its API socket
  *   --slirp-request JSON   a request for that socket once it is ready (a port to publish), repeatable
  *   --bridge TAP           vm mode: qemu's NIC, the tap TAP, bridged with slirp4netns's tap0
+ *   --uplink IF            bridge TAP with IF instead, whose IPv4 and MAC addresses the VM takes over
+ *                          (the engine's interface in --netns: the guest is configured with them)
  * nsrun --console-socket PATH [--console-size ROWS COLS] -- COMMAND [ARG]...: see console.c.
  * Its own failures print one "tsminc: ..." line and exit 125, tsminc's status for a launcher failure.
  */
@@ -325,7 +328,7 @@ static void pass(int sig) { (void)sig; }
 
 static void usage(void) {
     fputs("tsminc: usage: nsrun [--user] [--net] [--direct] [--hostname NAME] [--bind SRC]... [--cgroup FILE]... "
-          "[--exec] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP] "
+          "[--exec] [--netns PATH] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP] [--uplink IF] "
           "TMPDIR ROOTFS -- COMMAND...\n",
           stderr);
     exit(LAUNCHER_FAILED);
@@ -336,7 +339,7 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     die_with_parent(parent);
     int user = 0, net = 0, direct = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;
-    const char *hostname = NULL, *bridge = NULL;
+    const char *hostname = NULL, *bridge = NULL, *netns = NULL, *uplink = NULL;
     // Never more of any list than there are arguments.
     const char **cgroups = calloc((size_t)argc, sizeof *cgroups), **binds = calloc((size_t)argc, sizeof *binds);
     struct slirp slirp = {.options = calloc((size_t)argc, sizeof(char *)), .requests = calloc((size_t)argc, sizeof(char *))};
@@ -352,6 +355,8 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--slirp-socket") == 0 && has_value) slirp.socket = argv[++i];
         else if (strcmp(argv[i], "--slirp-request") == 0 && has_value) slirp.requests[slirp.nrequests++] = argv[++i];
         else if (strcmp(argv[i], "--bridge") == 0 && has_value) bridge = argv[++i];
+        else if (strcmp(argv[i], "--uplink") == 0 && has_value) uplink = argv[++i];
+        else if (strcmp(argv[i], "--netns") == 0 && has_value) netns = argv[++i];
         else if (strcmp(argv[i], "--hostname") == 0 && has_value) hostname = argv[++i];
         else if (strcmp(argv[i], "--cgroup") == 0 && has_value) cgroups[ncgroups++] = argv[++i];
         else if (strcmp(argv[i], "--bind") == 0 && has_value) binds[nbinds++] = argv[++i];
@@ -370,6 +375,11 @@ int main(int argc, char **argv) {
     uid_t uid = getuid();
     gid_t gid = getgid();
     int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (net ? CLONE_NEWNET : 0) | (user ? CLONE_NEWUSER : 0);
+    if (netns != NULL) {
+        int fd = open(netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) die("cannot join the network namespace %s", netns);
+        close(fd);
+    }
     if (unshare(flags) != 0) die("cannot make the container's namespaces");
     if (user) map_caller_to_root(uid, gid);
     if (slirp.socket != NULL) slirp_release(&slirp);
@@ -393,7 +403,7 @@ int main(int argc, char **argv) {
 
     // The network is ready (and the ports published) before anything of the container starts.
     if (slirp.socket != NULL) slirp_ready(&slirp);
-    if (bridge != NULL) bridge_tap(bridge);
+    if (bridge != NULL) bridge_tap(bridge, uplink, tmp);
     if (exec_mode) {
         if (isatty(0)) raw_output();
         execvp(command[0], command);

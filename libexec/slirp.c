@@ -16,10 +16,13 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -154,7 +157,39 @@ static void enslave(int sock, const char *name) {
     if (ifr.ifr_ifindex == 0 || ioctl(sock, SIOCBRADDIF, &ifr) != 0) die("cannot bridge %s", name);
 }
 
-void bridge_tap(const char *name) {
+/* The guest takes over `name`'s identity: its IPv4 address goes (an address 0.0.0.0, as ifconfig
+ * does), and its MAC address, which the engine's network knows the container by and which the guest's
+ * NIC now has, changes to one derived from it (the last byte inverted). */
+static void hand_over(int sock, const char *name) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+    sin->sin_family = AF_INET;
+    if (ioctl(sock, SIOCSIFADDR, &ifr) != 0) die("cannot take the address of %s", name);
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    if (ioctl(sock, SIOCGIFHWADDR, &ifr) != 0) die("cannot read the MAC address of %s", name);
+    ifr.ifr_hwaddr.sa_data[5] = (char)~ifr.ifr_hwaddr.sa_data[5];
+    if (ioctl(sock, SIOCSIFHWADDR, &ifr) != 0) die("cannot change the MAC address of %s", name);
+}
+
+/* No learning on the bridge port `port`: the engine's bridge may send the guest's own frames back
+ * (podman's CNI bridge runs in hairpin mode), which would teach br0 that the guest is out there.
+ * Through a sysfs of this network namespace, mounted in `scratch` (this process's mounts are its own). */
+static void stop_learning(const char *scratch, const char *port) {
+    char dir[4200], file[4400];
+    snprintf(dir, sizeof dir, "%s/netns-sys", scratch);
+    if (mkdir(dir, 0700) != 0 || mount("sysfs", dir, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        die("cannot look at the network namespace's interfaces");
+    snprintf(file, sizeof file, "%s/class/net/%s/brport/learning", dir, port);
+    int fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) die("cannot turn learning off on %s", port);
+    close(fd);
+    if (umount2(dir, MNT_DETACH) != 0 || rmdir(dir) != 0) die("cannot let go of %s", dir);
+}
+
+void bridge_tap(const char *name, const char *uplink, const char *scratch) {
     int tun = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
@@ -165,9 +200,12 @@ void bridge_tap(const char *name) {
     close(tun);
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (sock < 0 || ioctl(sock, SIOCBRADDBR, "br0") != 0) die("cannot make a bridge for the VM's NIC");
-    enslave(sock, "tap0");
+    const char *port = uplink != NULL ? uplink : "tap0";
+    if (uplink != NULL) hand_over(sock, uplink);
+    enslave(sock, port);
     enslave(sock, name);
-    set_up(sock, "tap0");
+    if (uplink != NULL) stop_learning(scratch, uplink);
+    set_up(sock, port);
     set_up(sock, name);
     set_up(sock, "br0");
     close(sock);

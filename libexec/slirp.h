@@ -29,7 +29,9 @@ void slirp_release(struct slirp *s);
 /* Waits until slirp4netns has configured the namespace, then publishes the ports. */
 void slirp_ready(struct slirp *s);
 
-/* vm mode: makes the persistent tap `name` and a bridge with slirp4netns's tap0, for qemu. */
-void bridge_tap(const char *name);
+/* vm mode: makes the persistent tap `name` and a bridge with slirp4netns's tap0, for qemu; or with
+ * `uplink`, when not NULL, whose IPv4 and MAC addresses the guest takes over (`scratch`: a folder of
+ * the run's for a moment's mount). */
+void bridge_tap(const char *name, const char *uplink, const char *scratch);
 
 #endif

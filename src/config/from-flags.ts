@@ -357,6 +357,7 @@ export function toRunConfig(
     security: parseSecurity(raw),
     usedev: raw.usedev ?? false,
     network: parseNetwork(raw),
+    netns: undefined,
     publish: (raw.publish ?? []).map(parsePublish),
     addHosts: (raw.addHost ?? []).map(parseAddHost),
     dns: (raw.dns ?? []).map(parseDns),

@@ -143,9 +143,9 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
   const arch = spec.annotations?.["run.tsminc.arch"];
   if (arch !== undefined && lookupArch(arch) === undefined)
     throw bad(`run.tsminc.arch "${arch}" is not an arch tsminc knows`, "use x86_64, arm64 or arm");
-  const net = spec.linux?.namespaces?.find((n) => n.type === "network");
-  if (net?.path !== undefined)
-    warnings.push("the engine's network namespace is not joined yet: the container has no network");
+  // The engine's own network namespace (podman's default network): the container joins it, in the
+  // VM through its NIC; without a path, one of its own with only the loopback.
+  const netns = spec.linux?.namespaces?.find((n) => n.type === "network")?.path;
   const mem = qemu ? vmMemory(spec) : undefined;
   const cpus = qemu ? vmCpus(spec) : undefined;
   const base = toRunConfig(
@@ -172,6 +172,8 @@ export function fromOciSpec(text: string, bundle: string): OciRun {
       direct: true,
       // The engine's kill (podman stop: SIGTERM) is for the container's process, not for the VM.
       engine: true,
+      network: netns === undefined ? "none" : "engine",
+      netns,
       name: spec.hostname === undefined || spec.hostname === "" ? undefined : spec.hostname,
       user: uid === 0 && gid === 0 ? undefined : { uid, gid },
       groups: [...(p.user?.additionalGids ?? [])],

@@ -1,6 +1,7 @@
 // What the planners know of this machine: probed once by host/probe.ts, then handed to the pure
 // planners of both modes (vm-plan.ts, ns-plan.ts). Types only.
 import type { ArchName } from "./arch.js";
+import type { EngineNet } from "./network.js";
 import type { BinfmtFacts } from "./binfmt.js";
 import type { CgroupFacts } from "./cgroup-plan.js";
 import type { ElfArch } from "./elf.js";
@@ -51,4 +52,6 @@ export interface HostFacts {
   readonly resolvers: HostResolvers | undefined;
   /** binfmt_misc, probed only for an ns-mode run whose rootfs or --arch is not the host's arch */
   readonly binfmt: BinfmtFacts | undefined;
+  /** --network engine in vm mode: the engine's interface and address in its namespace */
+  readonly engineNet?: EngineNet | undefined;
 }

@@ -3,8 +3,22 @@
 // published ports, and the /etc/hosts and /etc/resolv.conf a container on it gets. Pure.
 import { MincError } from "./errors.js";
 
-/** none: only the loopback; user: a private network with NAT to the outside; host: the host's own (ns mode). */
-export type NetworkMode = "none" | "user" | "host";
+/**
+ * none: only the loopback; user: a private network with NAT to the outside; host: the host's own (ns
+ * mode); engine: the network namespace an OCI engine made for the container (RunConfig.netns): ns
+ * mode joins it, and vm mode bridges the VM's NIC into it, the guest taking over its address.
+ */
+export type NetworkMode = "none" | "user" | "host" | "engine";
+
+/** The engine's interface in its network namespace, with the IPv4 address and gateway it gave. */
+export interface EngineNet {
+  readonly iface: string;
+  /** its MAC address, which the guest's NIC takes over */
+  readonly mac: string;
+  readonly address: string;
+  readonly prefix: number;
+  readonly gateway: string | undefined;
+}
 
 export interface Publish {
   readonly hostIp: string;
@@ -159,9 +173,19 @@ export function tapNetdev(id: string): string {
   return `tap,id=${id},ifname=${VM_TAP},script=no,downscript=no`;
 }
 
-/** The kernel's static configuration of the VM's NIC (ip=, CONFIG_IP_PNP): no DHCP client, no wait. */
-export function ipConfigWord(): string {
-  return `ip=${NAT.vm}::${NAT.gateway}:${NAT.netmask}::eth0:off:${NAT.dns}`;
+/** A prefix length as a dotted netmask (24: 255.255.255.0). */
+export function netmaskOf(prefix: number): string {
+  const bits = prefix <= 0 ? 0 : (0xffffffff << (32 - Math.min(prefix, 32))) >>> 0;
+  return [24, 16, 8, 0].map((shift) => (bits >>> shift) & 0xff).join(".");
+}
+
+/**
+ * The kernel's static configuration of the VM's NIC (ip=, CONFIG_IP_PNP): no DHCP client, no wait.
+ * The NAT's layout, or the engine's address (its resolv.conf is the container's bind, not ours).
+ */
+export function ipConfigWord(engine?: EngineNet): string {
+  if (engine === undefined) return `ip=${NAT.vm}::${NAT.gateway}:${NAT.netmask}::eth0:off:${NAT.dns}`;
+  return `ip=${engine.address}::${engine.gateway ?? ""}:${netmaskOf(engine.prefix)}::eth0:off`;
 }
 
 /**

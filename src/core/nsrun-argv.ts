@@ -20,6 +20,8 @@ export interface NsrunSpec {
     { readonly options: readonly string[]; readonly socket: string; readonly requests: readonly string[] } | undefined;
   /** vm mode: the tap for qemu's NIC, bridged with slirp4netns's */
   readonly bridge: string | undefined;
+  /** --network engine in vm mode: the engine's interface the tap is bridged with instead */
+  readonly uplink?: string;
 }
 
 /** nsrun's words up to and including "--"; the command follows. */
@@ -27,7 +29,10 @@ export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): s
   return [
     ...(config.nopriv ? ["--user"] : []),
     // ns mode: the container's own network namespace; vm mode: one for qemu's NIC and slirp4netns.
-    ...((spec.exec ? config.network === "user" : config.network !== "host") ? ["--net"] : []),
+    ...(config.netns === undefined ? [] : ["--netns", config.netns]),
+    ...(config.network !== "engine" && (spec.exec ? config.network === "user" : config.network !== "host")
+      ? ["--net"]
+      : []),
     ...(spec.slirp === undefined
       ? []
       : [
@@ -37,6 +42,7 @@ export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): s
           ...spec.slirp.requests.flatMap((r) => ["--slirp-request", r]),
         ]),
     ...(spec.bridge === undefined ? [] : ["--bridge", spec.bridge]),
+    ...(spec.uplink === undefined ? [] : ["--uplink", spec.uplink]),
     ...(config.direct ? ["--direct"] : []),
     ...(spec.hostname === undefined ? [] : ["--hostname", spec.hostname]),
     ...spec.bindSources.flatMap((source) => ["--bind", source]),
@@ -62,6 +68,6 @@ export function slirpSpec(config: RunConfig, facts: Pick<HostFacts, "resolvers">
   };
 }
 
-/** vm mode: the tap for qemu's NIC (--network user), bridged by nsrun. */
+/** vm mode: the tap for qemu's NIC (--network user, engine), bridged by nsrun. */
 export const vmBridge = (config: RunConfig): string | undefined =>
-  config.qemu && config.network === "user" ? VM_TAP : undefined;
+  config.qemu && (config.network === "user" || config.network === "engine") ? VM_TAP : undefined;

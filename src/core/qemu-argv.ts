@@ -1,6 +1,6 @@
 // The qemu command line for booting an ermine image: the one place qemu flags are spelled. Pure.
 import { ARCHES, type ArchName } from "./arch.js";
-import { ipConfigWord, tapNetdev } from "./network.js";
+import { ipConfigWord, tapNetdev, type EngineNet } from "./network.js";
 
 export interface BootSpec {
   readonly arch: ArchName;
@@ -24,6 +24,8 @@ export interface BootSpec {
   readonly tscKhz?: number;
   /** a NIC on the user-mode NAT: the tap nsrun bridged with slirp4netns's (--network user) */
   readonly nic?: boolean;
+  /** with nic: the engine's address for the guest (--network engine), else the NAT's */
+  readonly nicAddress?: EngineNet;
   /** qemu's QMP socket (a server): tsminc-runtime's exec plugs ports in through it */
   readonly qmp?: string;
   /** more kernel command-line words (--append), last so they win */
@@ -50,7 +52,7 @@ export function kernelCmdline(spec: BootSpec): string[] {
     ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined
       ? [`tsc_early_khz=${spec.tscKhz}`]
       : []),
-    ...(spec.nic === true ? [ipConfigWord()] : []),
+    ...(spec.nic === true ? [ipConfigWord(spec.nicAddress)] : []),
     ...(spec.append ?? []),
   ];
 }
@@ -115,7 +117,12 @@ export function planQemu(spec: BootSpec): QemuPlan {
       ...portArgs(spec),
       ...(spec.qmp === undefined ? [] : ["-qmp", `unix:${qemuOptValue(spec.qmp)},server=on,wait=off`]),
       ...(spec.nic === true
-        ? ["-netdev", tapNetdev("net0"), "-device", `virtio-net-${info.virtioBus},netdev=net0`]
+        ? [
+            "-netdev",
+            tapNetdev("net0"),
+            "-device",
+            `virtio-net-${info.virtioBus},netdev=net0${spec.nicAddress === undefined ? "" : `,mac=${spec.nicAddress.mac}`}`,
+          ]
         : []),
     ],
   };

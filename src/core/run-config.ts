@@ -88,6 +88,8 @@ export interface RunConfig {
   readonly usedev: boolean;
   /** none: only the loopback, up; user: a private NAT network; host: the host's (ns mode only) */
   readonly network: NetworkMode;
+  /** --network engine: the path of the engine's network namespace (config.json's) */
+  readonly netns: string | undefined;
   /** ports published on the host (-p), --network user only */
   readonly publish: readonly Publish[];
   /** --add-host entries for /etc/hosts, and --dns servers for /etc/resolv.conf (--network user) */
@@ -146,6 +148,10 @@ function check(c: RunConfig): void {
       "wrap the run instead: systemd-run --user --scope -p MemoryMax=64M -p TasksMax=100 tsminc --nopriv ...",
     );
   }
+  if ((c.network === "engine") !== (c.netns !== undefined))
+    throw refuse("the engine's network needs the path of its namespace, and only it has one", "fix the front end");
+  if (c.network === "engine" && c.nopriv)
+    throw refuse("an engine's network namespace cannot be joined with --nopriv", "run the engine as root");
   if (c.qemu && c.network === "host") {
     throw refuse(
       "--network host is for ns mode: a VM has a network of its own",

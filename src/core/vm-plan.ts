@@ -9,7 +9,7 @@ import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { containerEnv, envFile } from "./container-process.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
-import { NAT, type Publish } from "./network.js";
+import { NAT, type EngineNet, type Publish } from "./network.js";
 import {
   argsFile,
   mountsFile,
@@ -88,6 +88,15 @@ function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { acc
   return problem === undefined ? { accel: "kvm", reason: "KVM is usable" } : { accel: "tcg", reason: problem };
 }
 
+/** --network engine: the engine's interface, which the probe found in its namespace. */
+function engineNet(facts: HostFacts): EngineNet {
+  if (facts.engineNet === undefined)
+    throw new MincError("system", "the engine's network namespace has no IPv4 interface to give the VM", {
+      hint: "run the engine with a network that gives the container an IPv4 address, or --network none",
+    });
+  return facts.engineNet;
+}
+
 export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmPlan {
   checkInputs(config, facts);
   const { arch, notices } = chooseArch(config, facts);
@@ -144,6 +153,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     ports: sockets.map((s) => ({ name: s.name, socket: s.path })),
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
     ...(config.network === "user" ? { nic: true } : {}),
+    ...(config.network === "engine" ? { nic: true, nicAddress: engineNet(facts) } : {}),
     ...(config.engine ? { qmp: `${tmpdir}/${QMP_SOCKET}` } : {}),
     append: config.append,
   };
@@ -163,6 +173,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       cgroups: cgroup?.join ?? [],
       slirp: slirpSpec(config, facts, tmpdir),
       bridge: vmBridge(config),
+      ...(config.network === "engine" ? { uplink: engineNet(facts).iface } : {}),
     },
     tmpdir,
   );

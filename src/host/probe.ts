@@ -13,6 +13,7 @@ import { probeBinfmt } from "./binfmt.js";
 import { probeCgroups } from "./cgroup.js";
 import { resolveInRoot } from "./root-path.js";
 import { guestInitHash } from "./guest-init-hash.js";
+import { probeEngineNet } from "./engine-net.js";
 import { readManifest } from "./image-manifest.js";
 import { guestInitDir, imageSearchDirs } from "./paths.js";
 import { which } from "./which.js";
@@ -165,5 +166,6 @@ export function probeHost(config: RunConfig): HostFacts {
       config.limits !== undefined || (!config.qemu && filtersDevices(config) && uid === 0) ? probeCgroups() : undefined,
     resolvers: config.network === "user" ? probeResolvers() : undefined,
     binfmt: !config.qemu && wanted !== hostArch ? probeBinfmt() : undefined,
+    engineNet: vm && config.netns !== undefined ? probeEngineNet(config.netns) : undefined,
   };
 }

@@ -3,7 +3,10 @@
 // byte, stdin to EOF, -e, -w, --user, --hostname, -v (:ro too), --tmpfs and --read-only reach the
 // container; nothing is left behind.
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
@@ -258,6 +261,54 @@ for (const mode of MODES) {
     }
     assert.deepEqual(await leftoversAfter(before, 10_000), []);
     assert.deepEqual(readdirSync(STATE), []);
+  });
+}
+
+/**
+ * A server on the host's side of podman's default network (its bridge, 10.88.0.1, once a container
+ * has made it), or why there is none: runc's own container on that network must work first.
+ */
+async function serverOnPodmanNetwork(t: TestContext): Promise<{ url: string; close(): void } | undefined> {
+  const probe = await podman(["run", "--rm", "--network", "podman", image, "sh", "-c", "ip -4 route"]);
+  const gateway = /default via (\d+\.\d+\.\d+\.\d+)/.exec(probe.stdout.toString())?.[1];
+  if (probe.status !== 0 || gateway === undefined) {
+    skipBecause(t, `podman's default network does not work here even with runc: ${probe.stderr.trim()}`);
+    return undefined;
+  }
+  const server = createServer((_req, res) => res.end("from the host\n"));
+  server.listen(0, gateway);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://${gateway}:${port}/`, close: () => server.close() };
+}
+
+for (const mode of MODES) {
+  test(`podman run --network podman --runtime tsminc-runtime (${mode.name}): the engine's network, its address and a server on its bridge`, async (t) => {
+    if (!ready(t)) return;
+    const server = await serverOnPodmanNetwork(t);
+    if (server === undefined) return;
+    try {
+      const before = snapshot();
+      const r = await podman(
+        [
+          "run",
+          "--rm",
+          "--network",
+          "podman",
+          ...mode.flags,
+          image,
+          "sh",
+          "-c",
+          `ip -4 addr show eth0 | grep -o "inet 10\\.88\\.[0-9.]*"; wget -q -O- -T 10 ${server.url}`,
+        ],
+        { runtime: RUNTIME },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout.toString(), /^inet 10\.88\.\d+\.\d+\nfrom the host\n$/);
+      assert.deepEqual(await leftoversAfter(before, 10_000), []);
+    } finally {
+      server.close();
+    }
   });
 }
 

@@ -84,7 +84,14 @@ test("what cannot be honored: refused in one line, or a warning for the log", ()
     }),
     "/b",
   );
-  assert.equal(warnings.length, 2);
+  assert.equal(warnings.length, 1);
+});
+
+test("the engine's network namespace (a path): the container joins it, as --network engine; none without a path", () => {
+  const joined = fromOciSpec(spec({ linux: { namespaces: [{ type: "network", path: "/run/netns/cni-1" }] } }), "/b");
+  assert.deepEqual([joined.config.network, joined.config.netns], ["engine", "/run/netns/cni-1"]);
+  const own = fromOciSpec(spec({ linux: { namespaces: [{ type: "network" }] } }), "/b");
+  assert.deepEqual([own.config.network, own.config.netns], ["none", undefined]);
 });
 
 test("additionalGids and rlimits reach the RunConfig; a bad rlimit is refused in one line", () => {

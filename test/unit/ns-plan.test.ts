@@ -51,6 +51,18 @@ test("the chain: the image's nsrun (hostname, tmpdir, rootfs), then enter.sh --i
   assert.deepEqual(p.files.mounts, Buffer.from("bind\0/srv/dir\0/d\0\0"));
 });
 
+test("--network engine: nsrun joins the engine's namespace, and makes none of its own", () => {
+  const config = {
+    ...toRunConfig({ rootdir: "/r" }, ["true"], "/"),
+    network: "engine" as const,
+    netns: "/run/netns/cni-1",
+  };
+  const p = planNs(config, facts(), "/run/tsminc/tsminc-T");
+  const front = p.args.slice(0, p.args.indexOf("--"));
+  assert.deepEqual(front.slice(0, 2), ["--netns", "/run/netns/cni-1"]);
+  assert.ok(!front.includes("--net") && !p.args.includes("--net"));
+});
+
 test("nsrun's options, one at a time: --net, --direct, --nopriv's --user", () => {
   const front = (p: ReturnType<typeof plan>) => p.args.slice(0, p.args.indexOf("--"));
   const rest = ["--cgroup", "/sys/fs/cgroup/tsminc/tsminc-T/cgroup.procs", "/run/tsminc/tsminc-T", "/r"];

@@ -120,6 +120,23 @@ test("run.sh: supplementary groups and resource limits go to enter.sh (and on to
   assert.match(p.files.runSh, / --user 5:6 --groups 7:8 --rlimit nofile:10:20 --rlimit core:unlimited:unlimited /);
 });
 
+test("--network engine: nsrun joins the engine's namespace and bridges the tap with its interface; the guest takes its address", () => {
+  const engineNet = { iface: "eth0", mac: "8a:d3:3a:e1:dc:cd", address: "10.88.0.4", prefix: 16, gateway: "10.88.0.1" };
+  const config = {
+    ...toRunConfig({ qemu: true, rootdir: "/r", network: "none" }, ["true"], "/"),
+    network: "engine" as const,
+    netns: "/run/netns/cni-1",
+  };
+  const p = planVm(config, facts({ engineNet }), "/run/tsminc/tsminc-T");
+  const front = p.args.slice(0, p.args.indexOf("--"));
+  assert.deepEqual(front.slice(0, 6), ["--netns", "/run/netns/cni-1", "--bridge", "tsminc0", "--uplink", "eth0"]);
+  assert.ok(!front.includes("--net"));
+  assert.match(p.qemu.args.join(" "), / ip=10\.88\.0\.4::10\.88\.0\.1:255\.255\.0\.0::eth0:off( |$)/);
+  assert.match(p.qemu.args.join(" "), /virtio-net-device,netdev=net0,mac=8a:d3:3a:e1:dc:cd/);
+  assert.doesNotMatch(p.files.runSh, / --net /);
+  assert.throws(() => planVm(config, facts(), "/run/tsminc/tsminc-T"), /no IPv4 interface/);
+});
+
 test("the container's mounts: network files first, then tmpfs and binds with their options, shallow first", () => {
   const p = plan({ network: "none", bind: ["/srv/a:/data/in:ro"], tmpfs: ["/data", "/run:size=1m"] });
   const records = p.files.mounts.toString().split("\0");
