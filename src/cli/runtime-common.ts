@@ -69,3 +69,12 @@ export async function spawnReady(argv: readonly string[]): Promise<number | unde
   child.unref();
   return pid;
 }
+
+/** --preserve-fds N: descriptors beyond stdio do not reach the container (a VM cannot take them). */
+export function refuseExtraFds(preserve: string | true | undefined, what: string): void {
+  if (preserve === undefined || preserve === true || preserve === "0") return;
+  throw fail(
+    `${what} --preserve-fds ${preserve}: descriptors besides stdin, stdout and stderr cannot reach the container`,
+    "drop --preserve-fds (podman run --preserve-fds)",
+  );
+}

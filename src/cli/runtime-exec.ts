@@ -14,7 +14,7 @@ import { hostImage } from "../core/run-checks.js";
 import { probeHost } from "../host/probe.js";
 import { checkId, readState, stateDir, statusOf } from "../host/runtime-state.js";
 import { spawnRunner } from "../host/spawn-runner.js";
-import { checkConsole, consoleArgs, fail, readSpec, spawnReady } from "./runtime-common.js";
+import { checkConsole, consoleArgs, fail, readSpec, refuseExtraFds, spawnReady } from "./runtime-common.js";
 import type { RuntimeArgs } from "./runtime-args.js";
 
 /** Where a running container's monitor listens for exec sessions (vm mode; see exec-relay.ts). */
@@ -53,6 +53,7 @@ export async function execCommand(a: RuntimeArgs, root: string): Promise<void> {
   const [idText, ...args] = a.operands;
   if (idText === undefined) throw fail("exec needs a container ID", "tsminc-runtime exec ID COMMAND [ARG]...");
   const id = checkId(idText);
+  refuseExtraFds(a.options["preserve-fds"], "exec");
   const state = readState(root, id);
   const status = statusOf(state);
   if (status !== "running") throw fail(`container ${id} is ${status}, not running`, "exec needs a running container");

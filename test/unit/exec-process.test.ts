@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseRuntimeArgs } from "../../src/cli/runtime-args.js";
+import { refuseExtraFds } from "../../src/cli/runtime-common.js";
 import { toRunConfig } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 import { execConfineWords, execFiles, execFromFlags, execFromProcessJson } from "../../src/core/exec-process.js";
@@ -92,4 +93,10 @@ test("confine's words: the container's seccomp and capabilities unless the proce
   for (const w of execConfineWords(p, container)) assert.match(w, /^[A-Za-z0-9:-]+$/);
   assert.deepEqual(execFiles(p, undefined).args, Buffer.from("x\0"));
   assert.equal(execFiles(p, undefined).tty, undefined);
+});
+
+test("--preserve-fds: 0 or absent is fine; more descriptors are refused in one line", () => {
+  refuseExtraFds(undefined, "create");
+  refuseExtraFds("0", "create");
+  assert.throws(() => refuseExtraFds("2", "exec"), /exec --preserve-fds 2: descriptors besides stdin/);
 });
