@@ -87,9 +87,11 @@ if [ -n "$PORTS" ] && [ -f "$DIR/tty" ]; then
 	echo "$status" >"$STATUS_PORT"
 	exit "$status"
 fi
-if [ -n "$IN_TTY" ]; then
+if [ -n "$IN_TTY" ] && [ "$IN_TTY" != "0 0" ]; then
 	# shellcheck disable=SC2086 # two numbers
 	stty rows ${IN_TTY% *} cols ${IN_TTY#* } || die "cannot size the terminal"
+fi
+if [ -n "$IN_TTY" ]; then
 	# Where later resizes go (enter.sh's resize_exec): this shell's terminal, for as long as it waits.
 	echo $$ >"$DIR/pid"
 fi

@@ -3,18 +3,35 @@
 set -eu
 # podman drives tsminc-runtime in the OCI tests and runs with runc for comparison: crun refuses cgroup v1
 # hybrid hosts. The tests pass podman the flags these hosts need (test/helpers/podman.ts), so no
-# containers.conf is written.
+# containers.conf is written. docker.io (dockerd 20.10, with containerd, runc and tini) drives it too:
+# its tests start a containerd and a dockerd of their own (test/helpers/docker.ts).
 packages="
   qemu-system-x86 qemu-system-arm
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   shellcheck ca-certificates debootstrap util-linux time qemu-user-static slirp4netns
   docker-registry skopeo openssl apache2-utils zstd
-  podman runc
+  podman runc docker.io
 "
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
+# docker.io's and containerd's services are not started by the install (a system dockerd changes the
+# host's network: a bridge, iptables rules, IP forwarding): a policy-rc.d says no for them while apt
+# runs, unless the machine has one of its own, which then decides.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	$sudo tee "$policy" >/dev/null <<-'EOF'
+		#!/bin/sh
+		# install-deps.sh's, while apt-get runs: docker's and containerd's services are not started.
+		for arg in "$@"; do
+			case $arg in docker | docker.* | containerd | containerd.*) exit 101 ;; esac
+		done
+		exit 0
+	EOF
+	$sudo chmod 755 "$policy"
+	trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -q
 # shellcheck disable=SC2086 # the list is split into package names on purpose
 $sudo apt-get install -y -q --no-install-recommends $packages

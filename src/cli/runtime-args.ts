@@ -13,6 +13,9 @@ const GLOBAL: Readonly<Record<string, Takes>> = {
   "systemd-cgroup": false,
   rootless: true,
   criu: true,
+  // tsminc's own: the mode of a container whose config.json has no run.tsminc.mode annotation
+  // (docker 20.10 passes no annotations: its daemon.json runtimeArgs give it instead).
+  mode: true,
 };
 
 const COMMANDS: Readonly<Record<string, Readonly<Record<string, Takes>>>> = {
@@ -28,6 +31,10 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Takes>>>> = {
   state: {},
   kill: { all: false },
   delete: { force: false },
+  ps: { format: true },
+  pause: {},
+  resume: {},
+  update: { resources: true, memory: true, "cpu-quota": true, "cpu-period": true },
   features: {},
   list: { format: true, quiet: false },
   exec: {
@@ -52,8 +59,8 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Takes>>>> = {
   __exec: {},
 };
 
-/** Commands whose first operand (the ID) ends the options: what follows is the process's command. */
-const OPERANDS_END_OPTIONS = new Set(["exec"]);
+/** Commands whose first operand (the ID) ends the options: what follows is the process's command (ps's options). */
+const OPERANDS_END_OPTIONS = new Set(["exec", "ps"]);
 
 const SHORT: Readonly<Record<string, string>> = {
   b: "bundle",
@@ -67,6 +74,7 @@ const SHORT: Readonly<Record<string, string>> = {
   u: "user",
   g: "additional-gids",
   c: "cap",
+  r: "resources",
 };
 
 export interface RuntimeArgs {
@@ -80,7 +88,7 @@ export interface RuntimeArgs {
 
 const usage = (message: string) =>
   new MincError("usage", message, {
-    hint: "tsminc-runtime [global options] create|start|state|kill|delete|exec|features|list ...",
+    hint: "tsminc-runtime [global options] create|start|state|kill|delete|exec|ps|pause|resume|update|features|list ...",
   });
 
 /** Parses `--name value`, `--name=value`, `-x value` and flags against `table`, from `args[i]` on. */
@@ -120,6 +128,15 @@ function takeOptions(
     else values[long] = value;
   }
   return { values, lists, operands };
+}
+
+/** The global options alone, as far as they parse (for the log of a command line that does not). */
+export function runtimeGlobals(args: readonly string[]): Readonly<Record<string, string | true>> {
+  try {
+    return takeOptions(args, GLOBAL, "tsminc-runtime", true).values;
+  } catch {
+    return {};
+  }
 }
 
 export function parseRuntimeArgs(args: readonly string[]): RuntimeArgs {

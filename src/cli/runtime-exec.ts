@@ -61,7 +61,7 @@ export async function execCommand(a: RuntimeArgs, root: string): Promise<void> {
   const proc = execFromProcessJson(text);
   const consoleSocket = typeof a.options["console-socket"] === "string" ? a.options["console-socket"] : undefined;
   checkConsole(proc.terminal, consoleSocket, "the exec process");
-  const { config } = fromOciSpec(readSpec(state.bundle), state.bundle);
+  const { config } = fromOciSpec(readSpec(stateDir(root, id)), state.bundle);
   // The session reads its own copy: the engine may remove its --process file once this returns.
   const file = join(stateDir(root, id), `exec-${randomBytes(6).toString("hex")}.json`);
   writeFileSync(file, text, { mode: 0o600 });
@@ -108,7 +108,7 @@ export async function runSession(root: string, id: string, file: string, ready: 
   if (ready) closeSync(3);
   const state = readState(root, id);
   const proc = execFromProcessJson(text);
-  const { config } = fromOciSpec(readSpec(state.bundle), state.bundle);
+  const { config } = fromOciSpec(readSpec(stateDir(root, id)), state.bundle);
   const words = execConfineWords(proc, config);
   if (config.qemu) {
     const { runExecVm } = await import("../host/exec-vm.js");

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// tsminc-runtime: an OCI runtime with runc's command line, so podman (through conmon) runs its
-// containers in ermine micro-VMs. `create` checks the bundle and leaves a monitor process, the
-// engine's to wait for: it waits for `start`, runs the container as tsminc does and exits with its
-// status. The only place its exit status and error lines are chosen.
+// tsminc-runtime: an OCI runtime with runc's command line, so podman (through conmon) and docker
+// (through containerd's runc shim) run their containers in ermine micro-VMs. `create` checks the
+// bundle and leaves a monitor process, the engine's to wait for: it waits for `start`, runs the
+// container as tsminc does and exits with its status. The only place its exit status and error
+// lines are chosen.
 import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
@@ -11,15 +12,18 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
 import { constants as osConstants } from "node:os";
+import { isatty } from "node:tty";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fromOciSpec } from "../config/from-oci.js";
 import { CAPABILITIES } from "../core/capabilities.js";
+import { execFromProcessJson } from "../core/exec-process.js";
 import { asMincError, MincError } from "../core/errors.js";
 import { hostImage } from "../core/run-checks.js";
 import {
@@ -37,10 +41,13 @@ import {
   writeState,
 } from "../host/runtime-state.js";
 import { formatError } from "./report.js";
-import { checkConsole, consoleArgs, fail, readSpec, spawnReady } from "./runtime-common.js";
+import { checkConsole, consoleArgs, fail, readSpec, refuseExtraFds, spawnReady } from "./runtime-common.js";
 import { execCommand, relayPath, runSession } from "./runtime-exec.js";
 import { checkContainer, runContainer } from "./run-container.js";
-import { parseRuntimeArgs, type RuntimeArgs } from "./runtime-args.js";
+import { parseRuntimeArgs, runtimeGlobals, type RuntimeArgs } from "./runtime-args.js";
+import { processTree } from "../host/proc-tree.js";
+import { continueTree, pause, ps, resume } from "./runtime-procs.js";
+import { update } from "./runtime-update.js";
 
 const VERSION = "0.1.0";
 const OCI_VERSION = "1.0.2";
@@ -50,10 +57,46 @@ function one(operands: readonly string[], what: string): string {
   return checkId(operands[0]);
 }
 
+const MODE = "run.tsminc.mode";
+
+interface BundleSpec {
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly hooks?: Readonly<Record<string, readonly unknown[] | undefined>>;
+}
+
+/**
+ * config.json's text, with the global --mode as its run.tsminc.mode annotation when it names none
+ * (docker 20.10 passes no annotations): create keeps it in the state folder, where every later
+ * command (the monitor, exec) reads the container's spec; the bundle stays as the engine wrote it.
+ * Its annotations, and the hooks that are not run.
+ */
+function bundleSpec(
+  bundle: string,
+  mode: string | undefined,
+): { text: string; annotations: Record<string, string>; hooks: string[] } {
+  const text = readSpec(bundle);
+  let spec: BundleSpec;
+  try {
+    spec = JSON.parse(text) as BundleSpec;
+  } catch {
+    return { text, annotations: {}, hooks: [] }; // fromOciSpec says what is wrong
+  }
+  const hooks = Object.entries(spec.hooks ?? {})
+    .filter(([, list]) => Array.isArray(list) && list.length > 0)
+    .map(([when]) => when);
+  if (mode === undefined || spec.annotations?.[MODE] !== undefined)
+    return { text, annotations: { ...spec.annotations }, hooks };
+  const annotations = { ...spec.annotations, [MODE]: mode };
+  return { text: JSON.stringify({ ...spec, annotations }), annotations, hooks };
+}
+
 async function create(a: RuntimeArgs, root: string, log: (line: string) => void): Promise<void> {
   const id = one(a.operands, "create");
+  refuseExtraFds(a.options["preserve-fds"], "create");
   const bundle = resolve(typeof a.options.bundle === "string" ? a.options.bundle : ".");
-  const { config, warnings, terminal } = fromOciSpec(readSpec(bundle), bundle);
+  const mode = typeof a.globals.mode === "string" ? a.globals.mode : undefined;
+  const spec = bundleSpec(bundle, mode);
+  const { config, warnings, terminal } = fromOciSpec(spec.text, bundle);
   const consoleSocket = typeof a.options["console-socket"] === "string" ? a.options["console-socket"] : undefined;
   checkConsole(terminal !== undefined, consoleSocket, "config.json");
   if (existsSync(stateDir(root, id)))
@@ -61,6 +104,7 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
   const facts = checkContainer(config);
   const dir = stateDir(root, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(dir, "config.json"), spec.text, { mode: 0o600 });
   const made = spawnSync("mkfifo", ["-m", "0600", startFifo(dir)]);
   if (made.status !== 0)
     throw new MincError("system", `cannot make ${startFifo(dir)}`, { hint: "check the state root" });
@@ -84,21 +128,64 @@ async function create(a: RuntimeArgs, root: string, log: (line: string) => void)
     pidStart: procStat(pid)?.start ?? "",
     started: false,
     created: new Date().toISOString(),
-    annotations: {},
+    annotations: spec.annotations,
   });
   if (typeof a.options["pid-file"] === "string") writeFileSync(a.options["pid-file"], String(pid));
   for (const w of warnings) log(`warning: ${id}: ${w}`);
+  // docker's prestart hook (libnetwork-setkey) hands it the network namespace, which is not joined yet.
+  if (spec.hooks.length > 0) log(`warning: ${id}: the config's ${spec.hooks.join(", ")} hooks are not run`);
+}
+
+/**
+ * A terminal of no size yet (docker 20.10 sets no process.consoleSize; its client resizes the
+ * terminal just after start): waits for that resize, for `ms` at most, so that the VM's console
+ * starts at the engine's size. Only for a VM: in ns mode the container is on the terminal itself.
+ */
+async function terminalSized(ms: number): Promise<void> {
+  if (!isatty(1)) return;
+  const out = process.stdout;
+  if (out.rows > 0 && out.columns > 0) return;
+  await new Promise<void>((done) => {
+    const timer = setTimeout(done, ms);
+    out.once("resize", () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}
+
+/**
+ * An exec session. docker's exec -t sets no consoleSize either, and sizes the terminal once exec
+ * returned: a session of a VM's container says it is ready first, then waits for that size.
+ */
+async function execSession(root: string, id: string, file: string): Promise<number> {
+  let waits = false;
+  try {
+    const proc = execFromProcessJson(readFileSync(file, "utf8"));
+    const state = readState(root, id);
+    waits =
+      proc.terminal &&
+      proc.consoleSize === undefined &&
+      fromOciSpec(readSpec(stateDir(root, id)), state.bundle).config.qemu;
+  } catch {
+    // the session says what is wrong
+  }
+  if (!waits) return runSession(root, id, file, true);
+  closeSync(3);
+  await terminalSized(2_000);
+  return runSession(root, id, file, false);
 }
 
 /** The monitor: waits for `start` on the fifo, then runs the container; its status is the container's. */
 async function monitor(dir: string, bundle: string): Promise<void> {
-  const { config } = fromOciSpec(readSpec(bundle), bundle);
+  const { config, terminal } = fromOciSpec(readSpec(dir), bundle);
   // Ready: created. Then block until `start` opens the fifo; a signal before that ends the monitor
   // (its default action).
   closeSync(3);
   const fd = openSync(join(dir, "start.fifo"), "r");
   readSync(fd, Buffer.alloc(1));
   closeSync(fd);
+  if (config.qemu && terminal !== undefined) await terminalSized(2_000);
   await runContainer(config, { relay: relayPath(dir) });
 }
 
@@ -157,12 +244,24 @@ export function signalOf(text: string | undefined): number {
   return n;
 }
 
+/**
+ * Signals the monitor (which passes the signal on to the container). A paused container's
+ * processes go on then, so that the signal takes effect (docker kills, then resumes).
+ */
+function signalContainer(root: string, s: RuntimeState, sig: number): void {
+  const tree = s.paused === true ? processTree(s.pid).map((p) => p.pid) : [];
+  process.kill(s.pid, sig);
+  if (s.paused !== true) return;
+  continueTree(tree);
+  writeState(root, { ...s, paused: false });
+}
+
 function kill(a: RuntimeArgs, root: string): void {
   const id = one(a.operands, "kill");
   const sig = signalOf(a.operands[1]);
   const s = readState(root, id);
   if (!monitorAlive(s)) throw fail(`container ${id} is not running`, "it has stopped already");
-  process.kill(s.pid, sig);
+  signalContainer(root, s, sig);
 }
 
 async function remove(a: RuntimeArgs, root: string): Promise<void> {
@@ -174,10 +273,10 @@ async function remove(a: RuntimeArgs, root: string): Promise<void> {
   }
   const s = readState(root, id);
   const status = statusOf(s);
-  if (status === "running" && a.options.force !== true)
-    throw fail(`container ${id} is running`, "stop it first, or use delete --force");
+  if ((status === "running" || status === "paused") && a.options.force !== true)
+    throw fail(`container ${id} is ${status}`, "stop it first, or use delete --force");
   if (status !== "stopped") {
-    process.kill(s.pid, osConstants.signals.SIGKILL);
+    signalContainer(root, s, osConstants.signals.SIGKILL);
     const until = Date.now() + 10_000;
     while (monitorAlive(s) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
@@ -226,9 +325,13 @@ async function main(argv: readonly string[]): Promise<void> {
     appendFileSync(logFile, `${text}\n`);
   };
   try {
+    // The log first: containerd's shim reads the last error line from it, also for a bad command line.
+    const globals = runtimeGlobals(argv.slice(2));
+    logFile = typeof globals.log === "string" ? globals.log : undefined;
+    json = globals["log-format"] === "json";
     const a = parseRuntimeArgs(argv.slice(2));
-    logFile = typeof a.globals.log === "string" ? a.globals.log : undefined;
-    json = a.globals["log-format"] === "json";
+    if (a.globals.mode !== undefined && a.globals.mode !== "vm" && a.globals.mode !== "ns")
+      throw fail(`--mode is vm or ns, not "${String(a.globals.mode)}"`, "give --mode=vm or --mode=ns");
     const root = stateRoot(typeof a.globals.root === "string" ? a.globals.root : undefined);
     switch (a.command) {
       case "version":
@@ -244,7 +347,7 @@ async function main(argv: readonly string[]): Promise<void> {
         await execCommand(a, root);
         return;
       case "__exec":
-        process.exitCode = await runSession(root, checkId(a.operands[0]), a.operands[1] ?? "", true);
+        process.exitCode = await execSession(root, checkId(a.operands[0]), a.operands[1] ?? "");
         return;
       case "start":
         await start(a, root);
@@ -257,6 +360,18 @@ async function main(argv: readonly string[]): Promise<void> {
         return;
       case "delete":
         await remove(a, root);
+        return;
+      case "ps":
+        ps(a, root, one(a.operands, "ps"));
+        return;
+      case "pause":
+        pause(root, one(a.operands, "pause"));
+        return;
+      case "resume":
+        resume(root, one(a.operands, "resume"));
+        return;
+      case "update":
+        update(a, root, one(a.operands, "update"), log);
         return;
       case "features":
         features();

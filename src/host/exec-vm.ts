@@ -70,6 +70,13 @@ async function plugPorts(qmp: Qmp, id: string, dir: string): Promise<void> {
  * chardevs, which closes qemu's end of each socket after what it already passed on.
  */
 async function unplugPorts(qmp: Qmp, id: string): Promise<void> {
+  // First the guest lets go of them (exec.sh has ended): a port pulled while the guest still writes
+  // to it makes qemu complain on its stderr, which is the container's. Not for long, though: a guest
+  // that never closes one (it died) does not keep the session.
+  const closed = STREAMS.map((stream) =>
+    qmp.event("VSERPORT_CHANGE", (data) => data.id === `exd-${id}-${stream}` && data.open === false),
+  );
+  await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 3_000))]);
   for (const stream of STREAMS) {
     const device = `exd-${id}-${stream}`;
     const deleted = qmp.event("DEVICE_DELETED", (data) => data.device === device);

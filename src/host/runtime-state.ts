@@ -1,6 +1,7 @@
 // tsminc-runtime's state of a container: a folder per ID under the state root (runc's /run/runc
 // counterpart), holding state.json and the fifo `start` writes to, and the OCI status read from the
 // container's monitor process.
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MincError } from "../core/errors.js";
@@ -13,11 +14,13 @@ export interface RuntimeState {
   /** its start time (field 22 of /proc/PID/stat), so a reused pid is not taken for it */
   readonly pidStart: string;
   readonly started: boolean;
+  /** pause stopped its processes (resume, or a kill, lets them go on) */
+  readonly paused?: boolean;
   readonly created: string;
   readonly annotations: Readonly<Record<string, string>>;
 }
 
-export type OciStatus = "created" | "running" | "stopped";
+export type OciStatus = "created" | "running" | "paused" | "stopped";
 
 /** The state root: --root, else /run/tsminc-runtime (root) or $XDG_RUNTIME_DIR/tsminc-runtime. */
 export function stateRoot(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -36,7 +39,20 @@ export function checkId(id: string | undefined): string {
   return id;
 }
 
-export const stateDir = (root: string, id: string) => join(root, id);
+/** A unix socket's path holds 107 bytes; a state folder keeps room for its sockets' names ("/exec.sock"). */
+const SOCKET_PATH_MAX = 107;
+const SOCKET_NAME_ROOM = 16;
+
+/**
+ * The folder of `id`: named by the ID, or, where a socket in it would have too long a path (docker's
+ * 64-character IDs under its --root /var/run/docker/runtime-runc/moby), by a hash of it ("_" and
+ * hex: never an ID).
+ */
+export function stateDir(root: string, id: string): string {
+  const plain = join(root, id);
+  if (Buffer.byteLength(plain) + SOCKET_NAME_ROOM <= SOCKET_PATH_MAX) return plain;
+  return join(root, `_${createHash("sha256").update(id).digest("hex").slice(0, 24)}`);
+}
 export const startFifo = (dir: string) => join(dir, "start.fifo");
 
 /** Field 22 of /proc/PID/stat (start time) and field 3 (state); undefined when the process is gone. */
@@ -75,7 +91,8 @@ export function monitorAlive(state: RuntimeState): boolean {
 
 export function statusOf(state: RuntimeState): OciStatus {
   if (!monitorAlive(state)) return "stopped";
-  return state.started ? "running" : "created";
+  if (!state.started) return "created";
+  return state.paused === true ? "paused" : "running";
 }
 
 export function removeState(root: string, id: string): void {
@@ -83,5 +100,12 @@ export function removeState(root: string, id: string): void {
 }
 
 export function listIds(root: string): string[] {
-  return existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, "state.json"))) : [];
+  if (!existsSync(root)) return [];
+  return readdirSync(root).flatMap((d) => {
+    try {
+      return [(JSON.parse(readFileSync(join(root, d, "state.json"), "utf8")) as RuntimeState).id];
+    } catch {
+      return []; // not a container's folder, or one being made or removed
+    }
+  });
 }

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, test, type TestContext } from "node:test";
 import { packageRoot } from "../../src/host/paths.js";
 import { breedAll } from "../helpers/cli.js";
+import { logsInclude as logsUntil, shellDialog } from "../helpers/engine.js";
 import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
 import { podman, podmanImage, podmanMissing, podmanTerminal } from "../helpers/podman.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
@@ -145,11 +146,7 @@ for (const mode of MODES) {
       RUNTIME,
     );
     try {
-      await s.waitFor(/# $/);
-      s.write("stty size\r");
-      await s.waitFor(/\r\n30 100\r\n/);
-      s.write("exit 4\r");
-      assert.equal(await s.exited, 4, s.screen());
+      await shellDialog(s, { rows: 30, cols: 100 }, 4);
     } finally {
       // A failed wait kills podman's client only: the container would go on without it.
       await podman(["rm", "-f", "--ignore", name], { runtime: RUNTIME });
@@ -160,16 +157,7 @@ for (const mode of MODES) {
 }
 
 /** Polls `podman logs` until it holds `text` (the container said it is ready). */
-async function logsInclude(name: string, text: string): Promise<string> {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const logs = await podman(["logs", name], { runtime: RUNTIME });
-    const out = logs.stdout.toString() + logs.stderr;
-    if (out.includes(text)) return out;
-    assert.ok(Date.now() < until, `no "${text}" in the logs of ${name}: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const logsInclude = (name: string, text: string) => logsUntil((args) => podman(args, { runtime: RUNTIME }), name, text);
 
 for (const mode of MODES) {
   test(`podman run -d --runtime tsminc-runtime (${mode.name}): logs, ps, stop reaches the container's own TERM trap, wait, kill -s KILL, rm -f`, async (t) => {

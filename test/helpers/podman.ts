@@ -2,17 +2,13 @@
 // another runtime, and the flags these hosts need (no registry, no CAP_SYS_RESOURCE, cgroup v1 hybrid).
 import { createHash } from "node:crypto";
 import { existsSync, realpathSync, statSync } from "node:fs";
-import { constants } from "node:os";
 import { resolve } from "node:path";
 import { execa } from "execa";
 import { which } from "../../src/host/which.js";
+import { runEngine, type EngineResult } from "./engine.js";
 import { ptySession, type Session } from "./tsminc.js";
 
-export interface PodmanResult {
-  readonly status: number;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
+export type PodmanResult = EngineResult;
 
 export interface PodmanOptions {
   /** Fed to podman's stdin (else stdin is /dev/null). */
@@ -131,23 +127,9 @@ export function podmanArgs(args: readonly string[], runtime?: string): string[] 
   return [...globalArgs(runtime), ...withRunDefaults(args)];
 }
 
-const statusOf = (exitCode: number | undefined, signal: NodeJS.Signals | undefined): number =>
-  exitCode ?? 128 + (signal === undefined ? 0 : constants.signals[signal]);
-
 /** Runs podman with this host's global flags (and run/create defaults); never throws for a failed podman. */
-export async function podman(args: readonly string[], opts: PodmanOptions = {}): Promise<PodmanResult> {
-  const r = await execa("podman", podmanArgs(args, opts.runtime), {
-    reject: false,
-    encoding: "buffer",
-    stripFinalNewline: false,
-    ...(opts.input === undefined ? { stdin: "ignore" as const } : { input: opts.input }),
-    ...(opts.env === undefined ? {} : { env: opts.env }),
-  });
-  return {
-    status: statusOf(r.exitCode, r.signal),
-    stdout: Buffer.from(r.stdout),
-    stderr: Buffer.from(r.stderr).toString(),
-  };
+export function podman(args: readonly string[], opts: PodmanOptions = {}): Promise<PodmanResult> {
+  return runEngine("podman", podmanArgs(args, opts.runtime), opts);
 }
 
 /** podman with this host's flags on a new pseudo-terminal of this size (run -it), driven like a user. */

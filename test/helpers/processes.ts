@@ -27,3 +27,17 @@ export async function childNamed(pid: number | undefined, name: string, ms = 60_
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Every process but this one whose command line names `text` (a run's folder, a daemon's root). */
+export function processesNaming(text: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(text);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { execa } from "execa";
 import { cacheDir, packageRoot } from "../../src/host/paths.js";
 import { breedAll, tsermine } from "../helpers/cli.js";
+import { processesNaming } from "../helpers/processes.js";
 import { busyboxRootfs } from "../helpers/rootfs.js";
 import { startTarballServer } from "../helpers/tarball-server.js";
 import { tsminc } from "../helpers/tsminc.js";
@@ -37,19 +38,6 @@ function borrowedCache(name: string, parts: readonly string[], skipArtifact?: Re
     }
   }
   return cache;
-}
-
-/** Processes whose command line names `text`. */
-function processesMentioning(text: string): string[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(text);
-      } catch {
-        return false;
-      }
-    });
 }
 
 test("a corrupted tarball from a mirror: a checksum error, the file not kept, no image", async () => {
@@ -104,8 +92,8 @@ test("a build killed midway (SIGKILL): no image, no half artifact; the next run 
   );
   // The compilers it started end by themselves (their output pipe is gone).
   const stop = Date.now() + 30_000;
-  while (processesMentioning(cache).length > 0 && Date.now() < stop) await new Promise((r) => setTimeout(r, 500));
-  assert.deepEqual(processesMentioning(cache), []);
+  while (processesNaming(cache).length > 0 && Date.now() < stop) await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(processesNaming(cache), []);
 
   const again = await tsermine(["breed", "--out", out], { TSMINC_CACHE: cache });
   assert.equal(again.exitCode, 0, again.stderr);

@@ -98,5 +98,7 @@ test("confine's words: the container's seccomp and capabilities unless the proce
 test("--preserve-fds: 0 or absent is fine; more descriptors are refused in one line", () => {
   refuseExtraFds(undefined, "create");
   refuseExtraFds("0", "create");
-  assert.throws(() => refuseExtraFds("2", "exec"), /exec --preserve-fds 2: descriptors besides stdin/);
+  assert.throws(() => {
+    refuseExtraFds("2", "exec");
+  }, /exec --preserve-fds 2: descriptors besides stdin/);
 });
