@@ -4,14 +4,15 @@ set -eu
 # podman drives tsminc-runtime in the OCI tests and runs with runc for comparison: crun refuses cgroup v1
 # hybrid hosts. The tests pass podman the flags these hosts need (test/helpers/podman.ts), so no
 # containers.conf is written. docker.io (dockerd 20.10, with containerd, runc and tini) drives it too:
-# its tests start a containerd and a dockerd of their own (test/helpers/docker.ts).
+# its tests start a containerd and a dockerd of their own (test/helpers/docker.ts). runsc (gVisor) is
+# the bench's other comparison for podman run.
 packages="
   qemu-system-x86 qemu-system-arm
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   shellcheck ca-certificates debootstrap util-linux time qemu-user-static slirp4netns
   docker-registry skopeo openssl apache2-utils zstd
-  podman runc docker.io
+  podman runc docker.io runsc
 "
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
