@@ -106,20 +106,41 @@ container_init() {
 	[ -n "$INIT_PID" ]
 }
 
-# Signals the container's command: its init's child; with --no-init, the init itself.
+# Prints the container's command's pid once it runs: its init's child; with --no-init, the init
+# itself. The init points its own stderr at /dev/null just before it starts the command (run_command):
+# until then, a child of it is a step of the entry (a mount, say), not the command.
+command_pid() {
+	container_init || return 1
+	if [ "$INIT" = 0 ]; then
+		echo "$INIT_PID"
+		return 0
+	fi
+	[ "$(readlink "/proc/$INIT_PID/fd/2")" = /dev/null ] || return 1
+	pgrep -P "$INIT_PID"
+}
+
+# Sets JOB to the command's pid, waiting up to 10 s for it to run: a signal or an exec that comes
+# before (an engine's kill or exec right after start) is for the container as it will be.
+await_command() {
+	tries=0
+	until JOB=$(command_pid); do
+		tries=$((tries + 1))
+		[ "$tries" -le 200 ] || return 1
+		usleep 50000
+	done
+}
+
 signal_job() {
-	container_init || return 0
-	job=$INIT_PID
-	if [ "$INIT" = 1 ]; then job=$(pgrep -P "$INIT_PID") || return 0; fi
+	await_command || return 0
 	# shellcheck disable=SC2086 # one pid per word
-	kill -"$1" $job
+	kill -"$1" $JOB
 }
 
 # Starts exec session $1 (hex): exec.sh on the ports tsminc plugged in for it, with the files it
 # wrote to the share's exec/$1, in the cgroups of the container's init (the guest's job, devices).
 start_exec() {
 	case "$1" in '' | *[!0-9a-f]*) return 0 ;; esac
-	container_init || return 0
+	await_command && container_init || return 0
 	set -- --ports "$1" "$INIT_PID" "${ROOT%/*}/exec/$1"
 	while IFS=: read -r _ controllers path; do
 		case "$controllers" in
@@ -144,6 +165,9 @@ resize_exec() {
 # "exec ID" for an exec session (tsminc-runtime exec) and "resize ID ROWS COLS" for its terminal.
 follow_control() {
 	port_device tsminc.ctl || return 0
+	# The guest's init holds the port open as fd 9 (await_release) and a second open of a virtio port
+	# fails: read from that one.
+	{ : <&9; } 2>/dev/null || exec 9<"$PORT"
 	MAIN=$$
 	{
 		# This reader's own pid (ash's $$ is its parent's): a builtin's redirection, no fork.
@@ -156,7 +180,7 @@ follow_control() {
 			*) [ -z "$CONSOLE" ] || stty -F "$CONSOLE" rows "$first" cols "$second" ;;
 			esac
 		done
-	} 3<"$PORT" >/dev/null 2>&1 &
+	} 3<&9 >/dev/null 2>&1 &
 }
 
 open_stdio() {

@@ -26,6 +26,7 @@
  * is the container's.
  *
  * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
+ * confine --wake S NS SEEDHEX   the wall clock and a CRNG reseed after a snapshot restore (wake.c)
  * confine --remount PATH FLAGS   a bind's options on top of its flags: FLAGS is a comma list of ro,
  *                                nosuid, nodev, noexec (enter.sh, for the container's binds)
  * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--groups G1:G2:...]
@@ -50,6 +51,7 @@
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "wake.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -789,6 +791,7 @@ static void run(char **command, char **envp) {
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
     if (argc == 4 && strcmp(argv[1], "--remount") == 0) return remount_main(argv[2], argv[3]);
+    if (argc == 5 && strcmp(argv[1], "--wake") == 0) return wake_main(argv[2], argv[3], argv[4]);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
     const char *user = NULL, *groups_spec = NULL, *cwd = NULL;

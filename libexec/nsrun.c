@@ -22,7 +22,8 @@
  *   --hostname  the container's hostname, set in its uts namespace
  *   --bind      a host path to bind at TMPDIR/binds/N (N counts from 0), for the VM's share
  *   --cgroup    a cgroup.procs file to join (each of the run's cgroups, for its limits)
- *   --exec      COMMAND replaces nsrun once everything is mounted: no pid namespace (vm mode)
+ *   --exec      COMMAND replaces nsrun once everything is mounted: no pid namespace (vm mode), and no
+ *               transparent huge pages
  *   --slirp OPT            --network user: slirp4netns, with this option (repeatable), gives the
  *                          network namespace its NAT (see slirp.c); nsrun adds the rest
  *   --slirp-socket PATH    its API socket
@@ -406,6 +407,10 @@ int main(int argc, char **argv) {
     if (bridge != NULL) bridge_tap(bridge, uplink, tmp);
     if (exec_mode) {
         if (isatty(0)) raw_output();
+        // No transparent huge pages for qemu (it asks for them on guest RAM): a guest that writes 4 KiB
+        // here and there, as a resumed snapshot does, would have the host back 2 MiB for each (a warm
+        // run's guest RAM: 54 MiB resident for 22 MiB of data).
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) die("cannot turn off transparent huge pages for %s", command[0]);
         execvp(command[0], command);
         die("cannot run %s", command[0]);
     }

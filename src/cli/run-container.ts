@@ -9,6 +9,7 @@ import { probeHost } from "../host/probe.js";
 import type { PtySpawner } from "../host/pty.js";
 import { trapForwardedSignals, trapRunSignals } from "../host/signals.js";
 import { spawnRunner } from "../host/spawn-runner.js";
+import { readSnapshot } from "../host/snapshot-store.js";
 import { makeTmpdir } from "../host/tmpdir.js";
 
 /** Pipe mode never opens a pseudo-terminal: node-pty is not even loaded then. */
@@ -27,7 +28,9 @@ async function runVm(config: RunConfig, facts: HostFacts, hooks: EngineHooks): P
   // Plan first with a placeholder: bad input fails here, before anything is made on the host.
   const draft = planVm(config, facts, config.tempdir ?? `${facts.runtimeDir}/tsminc-RANDOM`);
   if (config.dryRun) {
-    process.stdout.write(describeVmPlan(config, draft));
+    const found = draft.snapshot === undefined ? "absent" : await readSnapshot(draft.snapshot);
+    const saved = typeof found === "object" && "sha256" in found;
+    process.stdout.write(describeVmPlan(config, draft, saved));
     return;
   }
   for (const notice of draft.notices) process.stderr.write(`tsminc: ${notice}\n`);

@@ -188,6 +188,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: "cpu-limit", value: "cpus", key: "cpuLimit", help: "cgroup CPU limit in CPUs, e.g. 0.5" },
   { long: "pid-max", value: "n", key: "pidMax", help: "cgroup limit on processes, e.g. 100" },
   { long: "append", value: "words", key: "append", help: "more words for the VM kernel's command line (--qemu)" },
+  {
+    long: "no-snapshot",
+    key: "snapshot",
+    negates: true,
+    help: "boot the VM cold: neither resume nor save a snapshot of a booted ermine (--qemu)",
+  },
   { long: "dry-run", key: "dryRun", help: "print the plan, with the full argv, and start nothing" },
   { long: "debug", key: "debug", help: "show the kernel and init messages, and trace the container entry" },
 ];
@@ -255,6 +261,7 @@ export function helpText(): string {
   return [
     "Usage: tsminc [options] [--] [command [args...]]",
     "       tsminc gc   (clean up after killed runs, and prune unused images; a command named gc: tsminc -- gc)",
+    "       tsminc snapshot ls | rm KEY... | rm --all   (the saved ermines --qemu runs resume)",
     "       tsminc pull [--arch A] [--tls-verify=false] [--cert-file CA] [--authfile F] REF",
     "       tsminc images | tsminc rmi REF...",
     "",

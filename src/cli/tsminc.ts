@@ -3,6 +3,7 @@
 // inside an ermine micro-VM). The only place its exit status is chosen: the command's own, or 125
 // when tsminc itself failed.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { toRunConfig, type RawRunOptions } from "../config/from-flags.js";
 import { withImage } from "../core/container-process.js";
 import { MincError } from "../core/errors.js";
@@ -39,7 +40,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   await runContainer(config);
 }
 
-/** tsminc gc: what killed runs left behind, and images no reference needs. (A command named gc: tsminc -- gc.) */
+/** tsminc gc: what killed runs left behind (snapshot saves too), and images no reference needs. (A command named gc: tsminc -- gc.) */
 async function gc(): Promise<void> {
   const [{ collectGarbage }, { probeCgroups }] = await Promise.all([
     import("../host/gc.js"),
@@ -51,6 +52,11 @@ async function gc(): Promise<void> {
     import("../host/image-gc.js"),
   ]);
   done.push(...pruneImages(openImageStore()));
+  const [{ snapshotGarbage }, { cacheDir }] = await Promise.all([
+    import("../host/snapshot-store.js"),
+    import("../host/paths.js"),
+  ]);
+  done.push(...(await snapshotGarbage(join(cacheDir(), "snapshots"))));
   for (const line of done) process.stdout.write(`tsminc gc: ${line}\n`);
   process.stdout.write(`tsminc gc: ${done.length === 0 ? "nothing to clean" : `${done.length} cleaned`}\n`);
 }
@@ -67,6 +73,10 @@ async function main(argv: string[]): Promise<void> {
     const imageCommand = { pull: pullCommand, images: imagesCommand, rmi: rmiCommand }[args[0] ?? ""];
     if (imageCommand !== undefined) {
       await imageCommand(args.slice(1));
+      return;
+    }
+    if (args[0] === "snapshot") {
+      await (await import("./tsminc-snapshots.js")).snapshotCommand(args.slice(1));
       return;
     }
     const parsed = parseTsmincArgs(args);

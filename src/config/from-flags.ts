@@ -61,6 +61,8 @@ export interface RawRunOptions {
   readonly accel?: string;
   readonly ermine?: string;
   readonly dryRun?: boolean;
+  /** --no-snapshot sets it to false */
+  readonly snapshot?: boolean;
   /** --no-init sets it to false */
   readonly init?: boolean;
   readonly timeout?: string;
@@ -364,6 +366,7 @@ export function toRunConfig(
     nopriv: raw.nopriv !== undefined,
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
+    snapshot: raw.snapshot ?? true,
     arch,
     cpus: raw.cpus === undefined ? undefined : parseCpus(raw.cpus),
     memMiB: raw.mem === undefined ? undefined : parseMemory(raw.mem),

@@ -6,6 +6,7 @@ import type { NsPlan } from "./ns-plan.js";
 import type { RunConfig } from "./run-config.js";
 import { filtersDevices } from "./run-script.js";
 import { shellJoin, shellQuote } from "./shell-quote.js";
+import { restoreArgs } from "./snapshot-plan.js";
 import type { VmPlan } from "./vm-plan.js";
 
 type Row = readonly [string, string];
@@ -79,12 +80,23 @@ function render(rows: readonly Row[], tail: readonly string[]): string {
   ].join("\n");
 }
 
-export function describeVmPlan(config: RunConfig, plan: VmPlan): string {
+/** Whether the run would resume its snapshot (the host looked in the store), in a line. */
+function describeWarm(plan: VmPlan, saved: boolean): string {
+  if (plan.snapshot === undefined) return `boot (no snapshot: ${plan.snapshotOff ?? "off"})`;
+  return saved
+    ? `resume ${plan.snapshot.state} (warm start)`
+    : `boot, then save ${plan.snapshot.state} for the next runs (no snapshot yet)`;
+}
+
+/** `saved`: a sound snapshot for this plan is in the store; its argv then resumes it. */
+export function describeVmPlan(config: RunConfig, plan: VmPlan, saved = false): string {
+  const args = saved && plan.snapshot !== undefined ? restoreArgs(plan.args, plan.snapshot.state) : plan.args;
   const rows: Row[] = [
     ["mode", "vm (an ermine micro-VM)"],
     ["arch", `${plan.arch} (${ARCHES[plan.arch].qemuBinary}, ${plan.accel}: ${plan.accelReason})`],
     ["image", `${plan.image.dir} (${plan.image.manifest.kernelImage}, ${plan.image.manifest.initramfs})`],
     ["vm", `${plan.cpus} cpu, ${plan.memMiB} MiB`],
+    ["start", describeWarm(plan, saved)],
     ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
     ...commonRows(config, plan, "qemu"),
   ];
@@ -92,7 +104,7 @@ export function describeVmPlan(config: RunConfig, plan: VmPlan): string {
     .trimEnd()
     .split("\n")
     .map((l) => `  ${l}`);
-  return render(rows, ["run.sh:", ...runSh, "argv:", `  ${shellJoin([plan.file, ...plan.args])}`]);
+  return render(rows, ["run.sh:", ...runSh, "argv:", `  ${shellJoin([plan.file, ...args])}`]);
 }
 
 export function describeNsPlan(config: RunConfig, plan: NsPlan): string {

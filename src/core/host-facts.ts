@@ -52,6 +52,10 @@ export interface HostFacts {
   readonly resolvers: HostResolvers | undefined;
   /** binfmt_misc, probed only for an ns-mode run whose rootfs or --arch is not the host's arch */
   readonly binfmt: BinfmtFacts | undefined;
+  /** warm start's folder (vm mode): ~/.cache/tsminc/snapshots */
+  readonly snapshotDir: string;
+  /** each qemu-system binary found: its path, size and mtime (part of a snapshot's key) */
+  readonly qemuIds: Readonly<Record<string, string>>;
   /** --network engine in vm mode: the engine's interface and address in its namespace */
   readonly engineNet?: EngineNet | undefined;
 }

@@ -99,6 +99,8 @@ export interface RunConfig {
   readonly nopriv: boolean;
   readonly debug: boolean;
   readonly dryRun: boolean;
+  /** vm mode: resume a saved ermine instead of booting (warm start), saving one first if missing */
+  readonly snapshot: boolean;
   readonly arch: ArchName | undefined;
   /** the VM's CPUs and memory; undefined: the default (vm mode only) */
   readonly cpus: number | undefined;

@@ -8,6 +8,7 @@ import { nsrunArgs, slirpSpec, vmBridge } from "./nsrun-argv.js";
 import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { containerEnv, envFile } from "./container-process.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
+import { snapshotKey, snapshotPaths, snapshotRefusal, type SnapshotPlan } from "./snapshot-plan.js";
 import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
 import { NAT, type EngineNet, type Publish } from "./network.js";
 import {
@@ -73,8 +74,11 @@ export interface VmPlan {
   /** cgroups for --mem-limit, --cpu-limit, --pid-max: qemu runs in them */
   readonly cgroup: CgroupPlan | undefined;
   readonly timeoutSec: number | undefined;
-  /** the qemu part alone */
+  /** the qemu part alone (a cold boot's; a restore adds -incoming, see snapshot-plan.ts) */
   readonly qemu: { readonly file: string; readonly args: readonly string[] };
+  /** warm start: the snapshot this run resumes or saves; undefined with the reason in snapshotOff */
+  readonly snapshot: SnapshotPlan | undefined;
+  readonly snapshotOff: string | undefined;
 }
 
 function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { accel: "kvm" | "tcg"; reason: string } {
@@ -131,10 +135,9 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     });
   }
   const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
-  const control: SocketPlan[] =
-    stdio === "tty" || config.engine ? [{ name: CONTROL_PORT, path: `${tmpdir}/ctl.sock` }] : [];
+  // Every VM has the control port: its init waits there to be released (warm start).
   const sockets: SocketPlan[] = [
-    ...control,
+    { name: CONTROL_PORT, path: `${tmpdir}/ctl.sock` },
     ...(stdio === "tty"
       ? []
       : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }))),
@@ -154,10 +157,26 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     ...(facts.tscKhz === undefined ? {} : { tscKhz: facts.tscKhz }),
     ...(config.network === "user" ? { nic: true } : {}),
     ...(config.network === "engine" ? { nic: true, nicAddress: engineNet(facts) } : {}),
-    ...(config.engine ? { qmp: `${tmpdir}/${QMP_SOCKET}` } : {}),
     append: config.append,
   };
-  const qemu = planQemu(spec);
+  const snapshotOff = snapshotRefusal({ ...config, nicAddress: config.network === "engine" });
+  const qmp = `${tmpdir}/${QMP_SOCKET}`;
+  // QMP: a first run saves the snapshot through it; an engine's exec plugs ports in with it.
+  const qemu = planQemu(snapshotOff === undefined || config.engine ? { ...spec, qmp } : spec);
+  const snapshot =
+    snapshotOff === undefined
+      ? snapshotPaths(
+          facts.snapshotDir,
+          snapshotKey(qemu.args, tmpdir, {
+            qemu: facts.qemuIds[qemuBinary] ?? qemuBinary,
+            image: [found.manifest.kernelImage, found.manifest.initramfs].map(
+              (f) => found.manifest.outputs[f]?.sha256 ?? f,
+            ),
+            guestInit: facts.guestInit,
+          }),
+          qmp,
+        )
+      : undefined;
   const binds = config.binds.map((b) => ({
     source: b.source,
     kind: facts.bindSources[b.source] === "file" ? ("file" as const) : ("dir" as const),
@@ -210,5 +229,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     cgroup,
     timeoutSec: config.timeoutSec,
     qemu,
+    snapshot,
+    snapshotOff,
   };
 }

@@ -1,8 +1,6 @@
 // Terminal mode: qemu runs on a pseudo-terminal whose bytes are bridged to the user's terminal,
 // put in raw mode so Ctrl-C and friends reach the container. Resizes go to the guest over the
 // tsminc.ctl port. Ctrl-] then q kills the VM.
-import { once } from "node:events";
-import { createServer, type Socket } from "node:net";
 import { escapeFilter } from "../core/console-escape.js";
 import type { PtyChild } from "./pty.js";
 
@@ -10,28 +8,6 @@ export interface ConsoleBridge {
   /** resolves when the user typed the escape sequence */
   readonly escaped: Promise<void>;
   close(): void;
-}
-
-/**
- * Listens on the control socket; returns a writer for its lines ("ROWS COLS", "signal N"), which
- * says whether qemu had connected to take the line.
- */
-export async function listenControl(path: string): Promise<{ send(line: string): boolean; close(): void }> {
-  const server = createServer();
-  let socket: Socket | undefined;
-  server.on("connection", (s) => {
-    socket = s;
-    s.on("error", () => undefined);
-  });
-  server.listen(path);
-  await once(server, "listening");
-  return {
-    send: (line) => socket?.write(line) !== undefined,
-    close: () => {
-      socket?.destroy();
-      server.close();
-    },
-  };
 }
 
 export function bridgeTerminal(pty: PtyChild, control: { send(line: string): void }): ConsoleBridge {

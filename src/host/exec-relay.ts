@@ -13,10 +13,16 @@ export interface RelayHello {
   readonly tmpdir: string;
 }
 
+/**
+ * `awake`: resolves true once the guest has woken (control-port.ts): no session may plug its ports
+ * into a VM still resuming from its snapshot (the loaded device set must be the saved one), so the
+ * hello waits for it; false (the VM is gone, or another start follows) ends the session's connection.
+ */
 export async function listenRelay(
   path: string,
   hello: RelayHello,
   send: (line: string) => boolean,
+  awake: Promise<boolean>,
 ): Promise<{ close(): void }> {
   rmSync(path, { force: true });
   const sockets = new Set<Socket>();
@@ -24,8 +30,13 @@ export async function listenRelay(
     sockets.add(socket);
     socket.on("error", () => undefined);
     socket.on("close", () => sockets.delete(socket));
-    socket.write(`${JSON.stringify(hello)}\n`);
-    createInterface({ input: socket }).on("line", (line) => {
+    void awake.then((ok) => {
+      if (ok) socket.write(`${JSON.stringify(hello)}\n`);
+      else socket.destroy();
+    });
+    const lines = createInterface({ input: socket });
+    lines.on("error", () => undefined);
+    lines.on("line", (line) => {
       socket.write(EXEC_LINE.test(line) && send(`${line}\n`) ? "ok\n" : "refused\n");
     });
   });

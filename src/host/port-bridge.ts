@@ -17,8 +17,16 @@ export interface Stdio {
   readonly stderr: Writable;
 }
 
-/** Listens on every socket of the plan before qemu starts, so none of the guest's bytes is lost. */
-export async function listenPorts(sockets: readonly SocketPlan[], stdio: Stdio): Promise<PortBridge> {
+/**
+ * Listens on every socket of the plan before qemu starts, so none of the guest's bytes is lost.
+ * stdin is read only once `stdinGate` resolves true (a VM that has woken; see control-port.ts): a VM
+ * that fails to resume must not have eaten any of it.
+ */
+export async function listenPorts(
+  sockets: readonly SocketPlan[],
+  stdio: Stdio,
+  stdinGate: Promise<boolean> = Promise.resolve(true),
+): Promise<PortBridge> {
   const servers: Server[] = [];
   const ended: Promise<unknown>[] = [];
   for (const { name, path } of sockets) {
@@ -28,9 +36,9 @@ export async function listenPorts(sockets: readonly SocketPlan[], stdio: Stdio):
     server.listen(path);
     await once(server, "listening");
     if (name === "tsminc.stdin") {
-      void connection.then((socket) => {
+      void connection.then(async (socket) => {
         socket.on("error", () => undefined);
-        stdio.stdin.pipe(socket);
+        if (await stdinGate) stdio.stdin.pipe(socket);
       });
     } else if (name === "tsminc.stdout" || name === "tsminc.stderr") {
       const out = name === "tsminc.stdout" ? stdio.stdout : stdio.stderr;

@@ -15,7 +15,7 @@ import { resolveInRoot } from "./root-path.js";
 import { guestInitHash } from "./guest-init-hash.js";
 import { probeEngineNet } from "./engine-net.js";
 import { readManifest } from "./image-manifest.js";
-import { guestInitDir, imageSearchDirs } from "./paths.js";
+import { cacheDir, guestInitDir, imageSearchDirs } from "./paths.js";
 import { which } from "./which.js";
 
 function cpuinfo(): string {
@@ -117,6 +117,18 @@ function probeResolvers(): HostResolvers {
   };
 }
 
+/** Each qemu-system binary on PATH, by name: its path, size and mtime (a snapshot's key has them). */
+function qemuIdentities(): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const name of ARCH_NAMES.map((a) => ARCHES[a].qemuBinary)) {
+    const path = which(name);
+    if (path === undefined) continue;
+    const st = statSync(path);
+    found[name] = `${path}:${st.size}:${st.mtimeMs}`;
+  }
+  return found;
+}
+
 export function probeHost(config: RunConfig): HostFacts {
   // ns mode needs none of the VM's facts (KVM, TSC, qemu, other arches' images): every probe
   // skipped is start-up time saved.
@@ -132,6 +144,7 @@ export function probeHost(config: RunConfig): HostFacts {
   const rootKind = kindOf(config.rootdir);
   const uid = process.getuid?.() ?? -1;
   const foundArch = rootKind === "dir" ? rootfsArch(config.rootdir) : undefined;
+  const qemus = vm ? qemuIdentities() : {};
   const wanted = config.arch ?? (foundArch !== undefined && "arch" in foundArch ? foundArch.arch : hostArch);
   return {
     uid,
@@ -143,7 +156,9 @@ export function probeHost(config: RunConfig): HostFacts {
     tscKhz: vm && process.arch === "x64" ? hostTscKhz(info) : undefined,
     images,
     imageDirs: dirs,
-    qemuBinaries: new Set(vm ? ARCH_NAMES.map((a) => ARCHES[a].qemuBinary).filter((q) => which(q) !== undefined) : []),
+    qemuBinaries: new Set(Object.keys(qemus)),
+    qemuIds: qemus,
+    snapshotDir: join(cacheDir(), "snapshots"),
     rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
     rootfsArch: foundArch,
     bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),

@@ -37,6 +37,7 @@ export async function openQmp(path: string): Promise<Qmp> {
   };
   let ended = false;
   const lines = createInterface({ input: socket });
+  lines.on("error", () => undefined);
   lines.on("line", (line) => {
     const msg = JSON.parse(line) as Message;
     ("event" in msg ? events : replies).push(msg);

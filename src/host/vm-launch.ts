@@ -1,9 +1,11 @@
 // Runs a planned vm-mode container (--qemu): fills the tmpdir, starts nsrun, which becomes qemu in
 // a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
 // cleans up, always.
+import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { join } from "node:path";
+import { restoreArgs } from "../core/snapshot-plan.js";
 import { CONTROL_PORT, type VmPlan } from "../core/vm-plan.js";
 import { EXIT } from "../core/exit-status.js";
 import { SHARE_FILES } from "../core/run-script.js";
@@ -12,7 +14,10 @@ import { applyCgroups, removeCgroups } from "./cgroup.js";
 import { deadline, stoppedStatus } from "./deadline.js";
 import type { SignalTrap } from "./signals.js";
 import { ESCAPE_HELP } from "../core/console-escape.js";
-import { bridgeTerminal, listenControl } from "./console-bridge.js";
+import { bridgeTerminal } from "./console-bridge.js";
+import { listenControl, releaseLine, type ControlPort } from "./control-port.js";
+import { saveSnapshot } from "./snapshot-save.js";
+import { lockSnapshot, readSnapshot, removeSnapshot, verifySnapshot, type SnapshotRecord } from "./snapshot-store.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
@@ -40,63 +45,113 @@ async function guestStatus(tmpdir: string): Promise<number | undefined> {
 async function startRelay(
   plan: VmPlan,
   deps: VmLaunchDeps,
-  control: { send(line: string): boolean } | undefined,
+  control: ControlPort,
 ): Promise<{ close(): void } | undefined> {
-  if (!plan.engine || deps.relay === undefined || control === undefined) return undefined;
+  if (!plan.engine || deps.relay === undefined) return undefined;
   const { listenRelay } = await import("./exec-relay.js");
-  return listenRelay(deps.relay, { tmpdir: plan.tmpdir }, (line) => control.send(line));
+  return listenRelay(deps.relay, { tmpdir: plan.tmpdir }, (line) => control.send(line), control.until("go"));
+}
+
+/** How the VM's init gets released: at once from a snapshot, or after a boot (saving one first). */
+type Start =
+  | { readonly kind: "cold" }
+  | { readonly kind: "save"; readonly unlock: () => void }
+  | { readonly kind: "restore"; readonly record: SnapshotRecord };
+
+/** An attempt's end: the VM's status, or a restore that did not wake (the caller boots cold). */
+type Attempt = { readonly status: number } | { readonly unresumable: string };
+
+/**
+ * Releases the guest's init (see guest-init's await_release) and resolves true once it has woken.
+ * A restore is released as soon as qemu is there and the state file proved intact; a boot when its
+ * init is ready, after saving the snapshot when this run makes it.
+ */
+async function release(plan: VmPlan, start: Start, control: ControlPort, deps: VmLaunchDeps, mismatched: () => void) {
+  if (start.kind === "restore") {
+    const intact = plan.snapshot !== undefined && (await verifySnapshot(plan.snapshot, start.record));
+    if (!(await control.connected)) return false;
+    if (!intact) {
+      mismatched();
+      return false;
+    }
+  } else {
+    if (!(await control.until("ready"))) return false;
+    if (start.kind === "save" && plan.snapshot !== undefined) {
+      const what = `${plan.arch} ${plan.memMiB} MiB ${plan.cpus} CPU ${plan.accel}`;
+      await saveSnapshot(plan.snapshot, join(plan.tmpdir, "save.sock"), what).then(
+        () => undefined,
+        (err: unknown) => {
+          deps.say(`tsminc: notice: no snapshot saved: ${(err as Error).message}`);
+        },
+      );
+      start.unlock();
+    }
+  }
+  control.release(releaseLine());
+  return control.until("go");
 }
 
 /** Runs the VM until it powers off or a signal ends it; resolves with the exit status for tsminc. */
-async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
-  const seen = { escaped: false, chain: 0, stoppedBySignal: false };
+async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap, start: Start): Promise<Attempt> {
+  const seen = { escaped: false, chain: 0, stoppedBySignal: false, mismatch: false };
+  const mismatched = () => {
+    seen.mismatch = true;
+    stop("SIGKILL");
+  };
   let stop: (signal: NodeJS.Signals) => void = () => undefined;
   // A signal goes to the container's command when the plan says so and the guest is there to take
   // it; else it stops the VM.
-  const onSignal = (control: { send(line: string): boolean } | undefined) => (signal: NodeJS.Signals) => {
-    if (plan.engine && control?.send(`signal ${constants.signals[signal]}\n`) === true) return;
+  const onSignal = (control: { send(line: string): boolean }) => (signal: NodeJS.Signals) => {
+    if (plan.engine && control.send(`signal ${constants.signals[signal]}\n`)) return;
     seen.stoppedBySignal = true;
     stop("SIGTERM");
   };
   const timer = deadline(plan.timeoutSec, () => {
     stop("SIGKILL");
   });
+  const args = start.kind === "restore" && plan.snapshot ? restoreArgs(plan.args, plan.snapshot.state) : plan.args;
+  const ctl = plan.sockets.find((s) => s.name === CONTROL_PORT)?.path ?? join(plan.tmpdir, "ctl.sock");
+  const control = await listenControl(ctl);
+  let woke: Promise<boolean> = Promise.resolve(false);
+  let qemuSaid = "";
   try {
+    const relay = await startRelay(plan, deps, control);
     if (plan.stdio === "ports") {
-      const ctl = plan.sockets.find((s) => s.name === CONTROL_PORT);
-      const control = ctl === undefined ? undefined : await listenControl(ctl.path);
-      const relay = await startRelay(plan, deps, control);
+      let awake: (ok: boolean) => void = () => undefined;
+      const gate = new Promise<boolean>((resolve) => (awake = resolve));
       const bridge = await listenPorts(
-        plan.sockets.filter((s) => s !== ctl),
+        plan.sockets.filter((s) => s.name !== CONTROL_PORT),
         deps.stdio,
+        gate,
       );
-      // qemu's own messages reach the user on stderr; its stdout carries the console only with --debug.
-      const child = deps.runner.spawn(plan.file, plan.args, {
-        stdio: ["ignore", plan.consoleToStderr ? 2 : "ignore", "inherit"],
-      });
+      // qemu's own messages reach the user on stderr; its stdout carries the console only with
+      // --debug. A restore's are kept until it has woken: one that fails says so in one line.
+      const child = deps.runner.spawn(
+        plan.file,
+        args,
+        start.kind === "restore" ? {} : { stdio: ["ignore", plan.consoleToStderr ? 2 : "ignore", "inherit"] },
+      );
       stop = (signal) => {
         child.kill(signal);
       };
       trap.onSignal(onSignal(control));
-      seen.chain = (await child.done).exitCode;
+      woke = release(plan, start, control, deps, mismatched);
+      void woke.then(awake);
+      const result = await child.done;
+      seen.chain = result.exitCode;
+      qemuSaid = result.stderr;
+      awake(false);
       await Promise.race([bridge.drained, new Promise((resolve) => setTimeout(resolve, 3000))]);
       bridge.close();
-      relay?.close();
-      control?.close();
     } else {
-      const socket = plan.sockets.find((s) => s.name === CONTROL_PORT)?.path ?? join(plan.tmpdir, "ctl.sock");
-      const control = await listenControl(socket);
-      const relay = await startRelay(plan, deps, control);
       const size = { cols: process.stdout.columns, rows: process.stdout.rows };
       // node-pty loads here (a terminal run only); when it cannot, nothing has started yet.
-      const pty = await deps.pty.spawn(plan.file, plan.args, size).catch((err: unknown) => {
-        control.close();
-        throw err;
-      });
+      const pty = await deps.pty.spawn(plan.file, args, size);
       stop = (signal) => {
         pty.kill(signal);
       };
       trap.onSignal(onSignal(control));
+      woke = release(plan, start, control, deps, mismatched);
       const bridge = bridgeTerminal(pty, control);
       // Raw mode as libuv sets it still turns "\n" into "\r\n"; the guest's tty did that already.
       // Leaving raw mode restores the terminal as it was.
@@ -108,25 +163,66 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promis
       });
       seen.chain = await pty.done;
       bridge.close();
-      relay?.close();
-      control.close();
     }
+    relay?.close();
   } finally {
+    control.close();
     timer.clear();
+    if (start.kind === "save") start.unlock();
   }
   const stopped = stoppedStatus(seen.stoppedBySignal ? trap.first() : undefined, timer, deps.say);
-  if (stopped !== undefined) return stopped;
+  if (stopped !== undefined) return { status: stopped };
   const status = await guestStatus(plan.tmpdir);
-  if (status !== undefined) return status;
+  // A resume that never woke: a state file that did not hash to its record (qemu was stopped), or
+  // one qemu refused (it exits 1, saying why). qemu killed from outside is the guest dying, as ever.
+  if (status === undefined && start.kind === "restore" && !seen.escaped && !(await woke)) {
+    if (seen.mismatch) return { unresumable: "its state file did not match its record" };
+    if (seen.chain > 0 && seen.chain < 128 && seen.chain !== EXIT.launcherFailed)
+      return { unresumable: qemuSaid.trim().split("\n").pop() || `qemu exited with status ${seen.chain}` };
+  }
+  if (qemuSaid !== "") deps.stdio.stderr.write(qemuSaid);
+  if (status !== undefined) return { status };
   // nsrun failed before qemu started (it said why, in one line): a launcher failure, not the guest's.
-  if (seen.chain === EXIT.launcherFailed) return EXIT.launcherFailed;
+  if (seen.chain === EXIT.launcherFailed) return { status: EXIT.launcherFailed };
   if (!seen.escaped) {
     deps.say(
       "tsminc: the VM stopped without reporting the command's status (a kernel panic, its init died, or qemu was killed)",
     );
     deps.say("tsminc: hint: run with --debug to see the kernel's messages");
   }
-  return EXIT.guestDied;
+  return { status: EXIT.guestDied };
+}
+
+/**
+ * How this run starts: from its snapshot when there is a sound one, else a boot that saves one if no
+ * other run is. A damaged snapshot is removed and said so; a snapshot folder this user cannot write
+ * (say, --nopriv with root's HOME) means a cold boot, never a failed run.
+ */
+async function chooseStart(plan: VmPlan, say: (line: string) => void): Promise<Start> {
+  if (plan.snapshot === undefined) return { kind: "cold" };
+  try {
+    const found = await readSnapshot(plan.snapshot);
+    if (typeof found === "object" && "sha256" in found) return { kind: "restore", record: found };
+    if (found !== "absent") {
+      removeSnapshot(plan.snapshot);
+      say(`tsminc: notice: the saved ermine ${plan.snapshot.state} is damaged (${found.damaged}); booting it anew`);
+    }
+    const unlock = lockSnapshot(plan.snapshot);
+    return unlock === undefined ? { kind: "cold" } : { kind: "save", unlock };
+  } catch {
+    return { kind: "cold" };
+  }
+}
+
+/** Runs the VM, from a snapshot when it can; a snapshot that cannot be resumed is replaced by a boot that saves a new one. */
+async function runWarmOrCold(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
+  const first = await runVm(plan, deps, trap, await chooseStart(plan, deps.say));
+  if ("status" in first) return first.status;
+  if (plan.snapshot !== undefined) removeSnapshot(plan.snapshot);
+  deps.say(`tsminc: notice: the saved ermine could not be resumed (${first.unresumable}); booting it anew`);
+  for (const s of plan.sockets) rmSync(s.path, { force: true });
+  const again = await runVm(plan, deps, trap, await chooseStart(plan, deps.say));
+  return "status" in again ? again.status : EXIT.guestDied;
 }
 
 export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps): Promise<number> {
@@ -136,7 +232,7 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
     if (plan.cgroup) applyCgroups(plan.cgroup);
     // qemu would fail on a port in use only after booting: say so first, in one line.
     if (plan.publish.length > 0) await (await import("./ports.js")).checkPortsFree(plan.publish);
-    return await runVm(plan, deps, trap);
+    return await runWarmOrCold(plan, deps, trap);
   } finally {
     if (plan.cgroup) removeCgroups(plan.cgroup);
     if (plan.keep) {

@@ -107,6 +107,29 @@ for (const [mode, flags] of MODES) {
   });
 }
 
+test("nopriv --qemu: warm start in the user's own cache: the first run saves, the next resumes", async (t) => {
+  const who = ready(t);
+  if (who === undefined) return;
+  const cache = mkdtempSync(join(work, "cache-"));
+  await giveTo(cache, who);
+  const env = { TSMINC_CACHE: cache };
+  const args = ["--qemu", "--nopriv", root, "sh", "-c", "id -u; echo warm"];
+  const first = await tsminc(args, undefined, who, env);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(first.stdout.toString(), "0\nwarm\n");
+  const plan = await tsminc(["--dry-run", ...args], undefined, who, env);
+  assert.match(plan.stdout.toString(), /^start +resume .*\.state \(warm start\)$/m);
+  const second = await tsminc(args, undefined, who, env);
+  assert.equal(second.status, 0, second.stderr);
+  assert.equal(second.stdout.toString(), "0\nwarm\n");
+  const snapshots = join(cache, "snapshots");
+  assert.deepEqual(
+    readdirSync(snapshots).map((f) => statSync(join(snapshots, f)).uid),
+    [who.uid, who.uid],
+  );
+  assert.deepEqual(leftovers(who), []);
+});
+
 const refusals: { name: string; args: (dir: string) => string[]; message: RegExp; hint: RegExp }[] = [
   { name: "a user without --nopriv", args: (dir) => ["-r", dir, "true"], message: /needs root/, hint: /--nopriv DIR/ },
   {

@@ -38,6 +38,11 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   images: { x86_64: image("x86_64"), arm64: image("arm64") },
   imageDirs: ["/img"],
   qemuBinaries: new Set(["qemu-system-x86_64", "qemu-system-aarch64"]),
+  qemuIds: {
+    "qemu-system-x86_64": "/usr/bin/qemu-system-x86_64:1:1",
+    "qemu-system-aarch64": "/usr/bin/qemu-system-aarch64:1:1",
+  },
+  snapshotDir: "/cache/snapshots",
   rootfs: "dir",
   rootfsArch: { arch: "x86_64" },
   bindSources: { "/srv/file": "file", "/srv/dir": "dir", "/nope": "missing" },

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 import type { HostFacts } from "../../src/core/host-facts.js";
+import { restoreArgs } from "../../src/core/snapshot-plan.js";
 import { planVm } from "../../src/core/vm-plan.js";
 import { packageRoot } from "../../src/host/paths.js";
 import { facts } from "../helpers/facts.js";
@@ -86,7 +87,7 @@ test("stdio: a terminal on both ends gets the console, anything else gets virtio
   assert.equal(pipes.stdio, "ports");
   assert.deepEqual(
     pipes.sockets.map((s) => s.name),
-    ["tsminc.stdin", "tsminc.stdout", "tsminc.stderr"],
+    ["tsminc.ctl", "tsminc.stdin", "tsminc.stdout", "tsminc.stderr"],
   );
 });
 
@@ -207,6 +208,49 @@ test("--append words end the kernel command line; --no-init and --timeout reach 
 
 test("refused: an image packed with other guest code than this tsminc's", () => {
   refused({}, { guestInit: "g2" }, /packed with other guest code/, /tsermine breed --arch x86_64/);
+});
+
+test("warm start: a snapshot keyed by everything that must match, not by the run's own folder", () => {
+  const p = plan({});
+  assert.ok(p.snapshot);
+  assert.equal(p.snapshotOff, undefined);
+  assert.match(p.snapshot.state, /^\/cache\/snapshots\/[0-9a-f]{32}\.state$/);
+  assert.equal(p.snapshot.qmp, "/run/tsminc/tsminc-T/qmp.sock");
+  assert.ok(p.qemu.args.includes("unix:/run/tsminc/tsminc-T/qmp.sock,server=on,wait=off"));
+  // Another tmpdir, same key: the share, sockets and QMP socket are not in the saved state.
+  const elsewhere = planVm(
+    toRunConfig({ qemu: true, rootdir: "/r" }, ["true"], "/"),
+    facts(),
+    "/run/tsminc/tsminc-other",
+  );
+  assert.equal(elsewhere.snapshot?.key, p.snapshot.key);
+  // What the saved state depends on changes the key.
+  const key = (raw: Parameters<typeof plan>[0], over: Parameters<typeof plan>[1] = {}) => plan(raw, over).snapshot?.key;
+  for (const [raw, over] of [
+    [{ mem: "256M" }, {}],
+    [{ cpus: "2" }, {}],
+    [{ append: "foo=bar" }, {}],
+    [{}, { stdinTty: true, stdoutTty: true, ttySize: { rows: 24, cols: 80 } }],
+    [{}, { tscKhz: 2500000 }],
+    [{}, { guestInit: "g1", qemuIds: { "qemu-system-x86_64": "/usr/bin/qemu-system-x86_64:2:1" } }],
+  ] as const)
+    assert.notEqual(key(raw, over), p.snapshot.key, JSON.stringify([raw, over]));
+  // A restore adds only -incoming to the argv.
+  assert.deepEqual(restoreArgs(["-m", "128"], "/c/k.state"), ["-m", "128", "-incoming", "exec:cat /c/k.state"]);
+  assert.deepEqual(restoreArgs([], "/c/it's.state").slice(-1), ["exec:cat '/c/it'\\''s.state'"]);
+});
+
+test("warm start is off with --no-snapshot, --debug and an engine's network, and says why", () => {
+  for (const [raw, why] of [
+    [{ snapshot: false }, /--no-snapshot/],
+    [{ debug: true }, /--debug/],
+  ] as const) {
+    const p = plan(raw);
+    assert.equal(p.snapshot, undefined);
+    assert.match(p.snapshotOff ?? "", why);
+  }
+  // Without a snapshot or an engine, qemu gets no QMP socket.
+  assert.ok(!plan({ snapshot: false }).qemu.args.includes("-qmp"));
 });
 
 const GOLDEN = join(packageRoot, "test/unit/golden");

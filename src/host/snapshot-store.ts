@@ -1,0 +1,168 @@
+// Warm start's files under ~/.cache/tsminc/snapshots: KEY.state (qemu's migration stream), KEY.json
+// (its size and sha256), KEY.lock (the one run saving it) and KEY.state.tmp-PID (a save under way).
+// A snapshot counts only when its record is there and agrees with the state: the state is renamed
+// into place first, the record after it, so a crashed save leaves nothing that looks complete.
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { SnapshotPlan } from "../core/snapshot-plan.js";
+import { sha256File } from "./hash.js";
+import { pidAlive } from "./pid-alive.js";
+
+export interface SnapshotRecord {
+  readonly key: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly created: string;
+  /** what it is, for `tsminc snapshot ls` */
+  readonly what: string;
+}
+
+/**
+ * The snapshot's record when its state file is there with the recorded size; "absent" when there is
+ * neither; else what is wrong (a state with no sound record, a state of another size).
+ */
+export async function readSnapshot(plan: SnapshotPlan): Promise<SnapshotRecord | "absent" | { damaged: string }> {
+  const size = await stat(plan.state).then(
+    (st) => st.size,
+    () => undefined,
+  );
+  let text: string;
+  try {
+    text = await readFile(plan.meta, "utf8");
+  } catch {
+    // A state with no record is a save being published this instant, or one that died: not ours.
+    return "absent";
+  }
+  try {
+    const record = JSON.parse(text) as SnapshotRecord;
+    if (record.key !== plan.key || typeof record.sha256 !== "string")
+      return { damaged: "its record is not this snapshot's" };
+    if (size === undefined) return { damaged: "its state file is missing" };
+    if (size !== record.size) return { damaged: `its state file has ${size} bytes, not ${record.size}` };
+    return record;
+  } catch {
+    return { damaged: "its record is not JSON" };
+  }
+}
+
+/** Whether the state file still hashes to its record (a bit flipped, or another file put there). */
+export async function verifySnapshot(plan: SnapshotPlan, record: SnapshotRecord): Promise<boolean> {
+  return (await sha256File(plan.state).catch(() => "")) === record.sha256;
+}
+
+/** Removes a snapshot: the record first, so no run takes the state meanwhile. */
+export function removeSnapshot(plan: Pick<SnapshotPlan, "meta" | "state">): void {
+  rmSync(plan.meta, { force: true });
+  rmSync(plan.state, { force: true });
+}
+
+function lockHolder(lock: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(lock, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Takes the right to save this snapshot: the lock file, made exclusively, with our pid. A lock whose
+ * holder is dead (a SIGKILLed run) is taken over. Returns its release, or undefined when a live run
+ * holds it (this run then boots cold without saving).
+ */
+export function lockSnapshot(plan: SnapshotPlan): (() => void) | undefined {
+  mkdirSync(join(plan.state, ".."), { recursive: true, mode: 0o700 });
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(plan.lock, "wx", 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return () => {
+        if (lockHolder(plan.lock) === process.pid) rmSync(plan.lock, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = lockHolder(plan.lock);
+      // An empty lock is one being written this instant: not stale.
+      if (holder === undefined || pidAlive(holder)) return undefined;
+      rmSync(plan.lock, { force: true });
+    }
+  }
+  return undefined;
+}
+
+/** Where a save writes before the state is complete. */
+export function savingPath(plan: SnapshotPlan): string {
+  return `${plan.state}.tmp-${process.pid}`;
+}
+
+/** Puts a complete save in place: the state, then its record (size and sha256 as received). */
+export function publishSnapshot(
+  plan: SnapshotPlan,
+  saved: string,
+  written: { readonly size: number; readonly sha256: string },
+  what: string,
+): SnapshotRecord {
+  if (statSync(saved).size !== written.size)
+    throw new Error(`${saved} does not hold the ${written.size} bytes received`);
+  const record: SnapshotRecord = { key: plan.key, ...written, created: new Date().toISOString(), what };
+  const meta = `${plan.meta}.tmp-${process.pid}`;
+  const fd = openSync(meta, "w", 0o600);
+  writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
+  closeSync(fd);
+  renameSync(saved, plan.state);
+  renameSync(meta, plan.meta);
+  return record;
+}
+
+export interface SnapshotEntry {
+  readonly key: string;
+  readonly record: SnapshotRecord | undefined;
+  readonly files: readonly string[];
+  readonly bytes: number;
+}
+
+/** The snapshots in `dir`, by key, with their files. */
+export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const keys = [...new Set(names.map((n) => n.split(".")[0] ?? n))].sort();
+  const entries: SnapshotEntry[] = [];
+  for (const key of keys) {
+    const files = names.filter((n) => n.split(".")[0] === key).map((n) => join(dir, n));
+    let bytes = 0;
+    for (const f of files) bytes += (await stat(f).catch(() => ({ size: 0 }))).size;
+    const plan = { key, state: join(dir, `${key}.state`), meta: join(dir, `${key}.json`), lock: "", qmp: "" };
+    const found = await readSnapshot(plan);
+    entries.push({ key, record: typeof found === "object" && "sha256" in found ? found : undefined, files, bytes });
+  }
+  return entries;
+}
+
+/**
+ * What SIGKILLed runs left: saves under way (KEY.*.tmp-PID) and locks whose run is gone, and state
+ * files with no record and no live saver. Returns one line per file removed.
+ */
+export async function snapshotGarbage(dir: string): Promise<string[]> {
+  const done: string[] = [];
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const remove = (name: string, why: string) => {
+    rmSync(join(dir, name), { force: true });
+    done.push(`removed ${join(dir, name)} (${why})`);
+  };
+  for (const name of names) {
+    const tmp = /\.tmp-(\d+)$/.exec(name);
+    if (tmp !== null && !pidAlive(Number(tmp[1]))) remove(name, `a save by pid ${tmp[1]}, which is gone`);
+  }
+  for (const name of names.filter((n) => n.endsWith(".lock"))) {
+    const holder = lockHolder(join(dir, name));
+    if (holder !== undefined && !pidAlive(holder)) remove(name, `held by pid ${holder}, which is gone`);
+  }
+  const left = new Set(await readdir(dir).catch(() => [] as string[]));
+  for (const name of left) {
+    const key = name.replace(/\.state$/, "");
+    if (key === name || left.has(`${key}.json`) || left.has(`${key}.lock`)) continue;
+    remove(name, "a state with no record");
+  }
+  return done;
+}
