@@ -10,7 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { MincError } from "../core/errors.js";
 import type { SnapshotPlan } from "../core/snapshot-plan.js";
 import { openQmp } from "./qmp.js";
-import { publishSnapshot, savingPath, type SnapshotRecord } from "./snapshot-store.js";
+import { publishSnapshot, savingPath, type SnapshotOrigin, type SnapshotRecord } from "./snapshot-store.js";
 
 /** qemu 7.2 throttles a migration to 32 MiB/s by default: a snapshot of ~20 MiB would take 0.6 s. */
 const UNTHROTTLED = 64 * 2 ** 30;
@@ -44,7 +44,11 @@ async function receive(
 }
 
 /** `socketPath`: where qemu sends the stream (in the run's tmpdir, which qemu's mount namespace sees). */
-export async function saveSnapshot(plan: SnapshotPlan, socketPath: string, what: string): Promise<SnapshotRecord> {
+export async function saveSnapshot(
+  plan: SnapshotPlan,
+  socketPath: string,
+  origin: SnapshotOrigin,
+): Promise<SnapshotRecord> {
   const saving = savingPath(plan);
   const stream = await receive(socketPath, saving);
   const qmp = await openQmp(plan.qmp);
@@ -67,7 +71,7 @@ export async function saveSnapshot(plan: SnapshotPlan, socketPath: string, what:
     }
     await qmp.run("cont");
     const written = await stream.done;
-    return publishSnapshot(plan, saving, written, what);
+    return publishSnapshot(plan, saving, written, origin);
   } catch (err) {
     rmSync(saving, { force: true });
     throw err;

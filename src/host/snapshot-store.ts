@@ -2,20 +2,84 @@
 // (its size and sha256), KEY.lock (the one run saving it) and KEY.state.tmp-PID (a save under way).
 // A snapshot counts only when its record is there and agrees with the state: the state is renamed
 // into place first, the record after it, so a crashed save leaves nothing that looks complete.
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import type { ImageFacts } from "../core/host-facts.js";
 import type { SnapshotPlan } from "../core/snapshot-plan.js";
 import { sha256File } from "./hash.js";
+import { readManifest } from "./image-manifest.js";
 import { pidAlive } from "./pid-alive.js";
 
-export interface SnapshotRecord {
+/** What a snapshot was made from: a snapshot of an image that has changed since (bred again) is obsolete. */
+export interface SnapshotOrigin {
+  /** what it is, for `tsminc snapshot ls` */
+  readonly what: string;
+  readonly image: {
+    readonly dir: string;
+    readonly guestInit: string;
+    /** the kernel's and initramfs's sha256, by file name */
+    readonly files: Readonly<Record<string, string>>;
+  };
+}
+
+export interface SnapshotRecord extends SnapshotOrigin {
   readonly key: string;
   readonly size: number;
   readonly sha256: string;
   readonly created: string;
-  /** what it is, for `tsminc snapshot ls` */
-  readonly what: string;
+}
+
+/** The origin of a run's snapshot: its image folder, guest code and boot files. */
+export function originOf(image: ImageFacts, what: string): SnapshotOrigin {
+  const { manifest } = image;
+  const files = Object.fromEntries(
+    [manifest.kernelImage, manifest.initramfs].map((f) => [f, manifest.outputs[f]?.sha256 ?? ""]),
+  );
+  return { what, image: { dir: image.dir, guestInit: manifest.guestInit, files } };
+}
+
+/** Whether the image a snapshot was made from is gone or was bred again since. */
+function obsolete(record: Partial<SnapshotRecord>): boolean {
+  const image = record.image;
+  if (image === undefined) return true;
+  const manifest = readManifest(image.dir);
+  if (manifest?.guestInit !== image.guestInit) return true;
+  return Object.entries(image.files).some(([f, sha]) => manifest.outputs[f]?.sha256 !== sha);
+}
+
+/** Removes the snapshots in `dir` of images that are gone or were bred again; one line each. */
+export function pruneObsolete(dir: string): string[] {
+  const done: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return done;
+  }
+  for (const name of names) {
+    let record: Partial<SnapshotRecord>;
+    try {
+      record = JSON.parse(readFileSync(join(dir, name), "utf8")) as Partial<SnapshotRecord>;
+    } catch {
+      continue;
+    }
+    if (!obsolete(record)) continue;
+    const key = name.slice(0, -".json".length);
+    removeSnapshot({ meta: join(dir, name), state: join(dir, `${key}.state`) });
+    done.push(`removed snapshot ${key} (its image is gone or was bred again)`);
+  }
+  return done;
 }
 
 /**
@@ -102,17 +166,19 @@ export function publishSnapshot(
   plan: SnapshotPlan,
   saved: string,
   written: { readonly size: number; readonly sha256: string },
-  what: string,
+  origin: SnapshotOrigin,
 ): SnapshotRecord {
   if (statSync(saved).size !== written.size)
     throw new Error(`${saved} does not hold the ${written.size} bytes received`);
-  const record: SnapshotRecord = { key: plan.key, ...written, created: new Date().toISOString(), what };
+  const record: SnapshotRecord = { key: plan.key, ...written, created: new Date().toISOString(), ...origin };
   const meta = `${plan.meta}.tmp-${process.pid}`;
   const fd = openSync(meta, "w", 0o600);
   writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
   closeSync(fd);
   renameSync(saved, plan.state);
   renameSync(meta, plan.meta);
+  // The images' earlier snapshots go: each breed would otherwise leave ~20 MiB behind for good.
+  pruneObsolete(dirname(plan.state));
   return record;
 }
 
@@ -144,7 +210,7 @@ export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
  * files with no record and no live saver. Returns one line per file removed.
  */
 export async function snapshotGarbage(dir: string): Promise<string[]> {
-  const done: string[] = [];
+  const done: string[] = pruneObsolete(dir);
   const names = await readdir(dir).catch(() => [] as string[]);
   const remove = (name: string, why: string) => {
     rmSync(join(dir, name), { force: true });

@@ -17,7 +17,14 @@ import { ESCAPE_HELP } from "../core/console-escape.js";
 import { bridgeTerminal } from "./console-bridge.js";
 import { listenControl, releaseLine, type ControlPort } from "./control-port.js";
 import { saveSnapshot } from "./snapshot-save.js";
-import { lockSnapshot, readSnapshot, removeSnapshot, verifySnapshot, type SnapshotRecord } from "./snapshot-store.js";
+import {
+  lockSnapshot,
+  originOf,
+  readSnapshot,
+  removeSnapshot,
+  verifySnapshot,
+  type SnapshotRecord,
+} from "./snapshot-store.js";
 import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
@@ -78,7 +85,7 @@ async function release(plan: VmPlan, start: Start, control: ControlPort, deps: V
     if (!(await control.until("ready"))) return false;
     if (start.kind === "save" && plan.snapshot !== undefined) {
       const what = `${plan.arch} ${plan.memMiB} MiB ${plan.cpus} CPU ${plan.accel}`;
-      await saveSnapshot(plan.snapshot, join(plan.tmpdir, "save.sock"), what).then(
+      await saveSnapshot(plan.snapshot, join(plan.tmpdir, "save.sock"), originOf(plan.image, what)).then(
         () => undefined,
         (err: unknown) => {
           deps.say(`tsminc: notice: no snapshot saved: ${(err as Error).message}`);

@@ -250,6 +250,30 @@ test("tsminc snapshot ls and rm: the saved ermines, removed one by one or all", 
   assert.deepEqual(filesIn(cache.snapshots), []);
 });
 
+test("tsminc gc removes the snapshots of an image bred again, and keeps the others", async () => {
+  const cache = freshCache();
+  const keys: string[] = [];
+  for (const mem of ["128M", "160M"]) {
+    const r = await tsminc(["--qemu", "--mem", mem, "-r", roots.x86_64 ?? "", "true"], undefined, undefined, cache.env);
+    assert.equal(r.status, 0, r.stderr);
+    const made = filesIn(cache.snapshots).filter((f) => f.endsWith(".json") && !keys.includes(f.slice(0, -5)));
+    keys.push(...made.map((f) => f.slice(0, -5)));
+  }
+  assert.equal(keys.length, 2);
+  // The first one's record now names a kernel the image no longer has: as after a new breed.
+  const meta = join(cache.snapshots, `${keys[0]}.json`);
+  const record = JSON.parse(readFileSync(meta, "utf8")) as { image: { files: Record<string, string> } };
+  for (const f of Object.keys(record.image.files)) record.image.files[f] = "0".repeat(64);
+  writeFileSync(meta, JSON.stringify(record));
+  const gc = await tsminc(["gc"], undefined, undefined, cache.env);
+  assert.equal(gc.status, 0, gc.stderr);
+  assert.match(
+    gc.stdout.toString(),
+    new RegExp(`removed snapshot ${keys[0]} \\(its image is gone or was bred again\\)`),
+  );
+  assert.deepEqual(filesIn(cache.snapshots), [`${keys[1]}.json`, `${keys[1]}.state`]);
+});
+
 test("--no-snapshot boots cold and saves nothing; --dry-run says why", async () => {
   const cache = freshCache();
   const args = ["--qemu", "--no-snapshot", "-r", roots.x86_64 ?? "", "echo", "cold"];
