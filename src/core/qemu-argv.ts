@@ -114,6 +114,9 @@ export function planQemu(spec: BootSpec): QemuPlan {
             "-device",
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
           ]),
+      // Free page reporting: what the guest frees goes back to the host during the run (base.config).
+      "-device",
+      `virtio-balloon-${info.virtioBus},free-page-reporting=on`,
       ...portArgs(spec),
       ...(spec.qmp === undefined ? [] : ["-qmp", `unix:${qemuOptValue(spec.qmp)},server=on,wait=off`]),
       ...(spec.nic === true

@@ -249,6 +249,29 @@ test("qemu killed from outside: 255 (the guest reported nothing), and nothing re
   });
 });
 
+test("memory the guest frees goes back to the host while the run lasts (free page reporting)", async () => {
+  await leavesNothing(async () => {
+    const script =
+      "dd if=/dev/zero of=/tmp/f bs=1M count=300 2>/dev/null; echo filled; rm /tmp/f; echo freed; sleep 60";
+    const run = startTsminc(["--qemu", "--mem", "512M", "-r", busybox, "sh", "-c", script]);
+    const rssMiB = (pid: number) =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+    await run.outputIncludes("filled");
+    const qemu = await childNamed(run.pid, "qemu-system", 0);
+    const full = rssMiB(qemu);
+    assert.ok(full > 300, `qemu holds ${full} MiB with 300 MiB written in the guest`);
+    await run.outputIncludes("freed");
+    // The guest reports its free pages every 2 s or so; qemu then gives them back.
+    const until = Date.now() + 60_000;
+    while (rssMiB(qemu) > full - 200) {
+      assert.ok(Date.now() < until, `qemu still holds ${rssMiB(qemu)} MiB, ${full} MiB before the free`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    run.kill("SIGTERM");
+    assert.equal(await run.done, 143);
+  });
+});
+
 test("--dry-run prints the plan and the qemu argv, and starts nothing", async () => {
   await leavesNothing(async () => {
     const r = await tsminc(["--qemu", "--dry-run", "-r", busybox, "sh", "-c", "echo $HOME"]);
