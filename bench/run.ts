@@ -19,11 +19,15 @@ import { hostTscKhz, probeHost } from "../src/host/probe.js";
 import { spawnRunner } from "../src/host/spawn-runner.js";
 import { fillVmTmpdir, makeTmpdir, removeTmpdir } from "../src/host/tmpdir.js";
 import { which } from "../src/host/which.js";
-import { busyboxRootfs } from "../test/helpers/rootfs.js";
+import { busyboxRootfs, debianRootfs } from "../test/helpers/rootfs.js";
 import { imageBench } from "./image-cases.js";
 import { runtimeCases } from "./runtime-cases.js";
 import { nsBackends } from "./net-backends.js";
 import { startSink } from "./tcp-sink.js";
+import { MEMORY_CASE, rssAfterFree } from "./memory-case.js";
+import { fileCases } from "./file-cases.js";
+import { defaultVmSize } from "../src/core/vm-size.js";
+import { availableParallelism, totalmem } from "node:os";
 
 interface Case {
   readonly name: string;
@@ -60,8 +64,8 @@ function qemuCases(arch: ArchName, root: string): Case[] {
     accel: "tcg" as const,
     kernel: img.kernel,
     initrd: img.initrd,
-    memMiB: 128,
-    cpus: 1,
+    // The size a run gets without flags: the floors boot what the tsminc cases boot.
+    ...defaultVmSize(arch, { cpus: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20) }),
     debug: false,
     console: "null" as const,
   };
@@ -136,6 +140,12 @@ function qemuCases(arch: ArchName, root: string): Case[] {
       floor: cold.name,
       run: () => timed([process.execPath, TSMINC, "--qemu", "--arch", arch, "-r", root, "true"]),
     },
+    // The size before the defaults came from the host: what the bigger default costs a run.
+    {
+      name: SMALL(arch),
+      run: () =>
+        timed([process.execPath, TSMINC, "--qemu", "--mem", "128M", "--cpus", "1", "--arch", arch, "-r", root, "true"]),
+    },
     ...(arch === "x86_64"
       ? [
           {
@@ -143,17 +153,16 @@ function qemuCases(arch: ArchName, root: string): Case[] {
             floor: cold.name,
             run: () => timed([process.execPath, TSMINC, "--qemu", "--privileged", "-r", root, "true"]),
           },
+          // The root disk (--root-disk) next to the 9p root: what the disks cost a run that reads little.
+          {
+            name: ROOT_DISK,
+            run: () => timed([process.execPath, TSMINC, "--qemu", "--root-disk", "-r", root, "true"]),
+          },
           // The network: --network user (the default: a NIC bridged to slirp4netns) against none.
           {
             name: "x86_64: tsminc --qemu --network none -r busybox true",
             floor: cold.name,
             run: () => timed([process.execPath, TSMINC, "--qemu", "--network", "none", "-r", root, "true"]),
-          },
-          // SMP kernels: what a second vCPU costs a run.
-          {
-            name: "x86_64: tsminc --qemu --cpus 2 -r busybox true",
-            floor: cold.name,
-            run: () => timed([process.execPath, TSMINC, "--qemu", "--cpus", "2", "-r", root, "true"]),
           },
         ]
       : []),
@@ -364,6 +373,8 @@ const median = (xs: readonly number[] | undefined) => {
 };
 
 const WARM = (arch: ArchName) => `${arch}: tsminc --qemu -r busybox true (warm)`;
+const ROOT_DISK = "x86_64: tsminc --qemu --root-disk -r busybox true (warm)";
+const SMALL = (arch: ArchName) => `${arch}: tsminc --qemu --mem 128M --cpus 1 -r busybox true (warm)`;
 const COLD = (arch: ArchName) => `${arch}: tsminc --qemu --no-snapshot -r busybox true (cold)`;
 
 /** The issues' targets, computed from this run's medians (and peak RSS, in KiB). */
@@ -394,6 +405,19 @@ function targets(
       "<= 90",
       false,
     ]),
+    ...arches.map((a): [string, number, string, boolean] => [
+      `${a}: warm at the default size / at --mem 128M --cpus 1`,
+      m(WARM(a)) / m(SMALL(a)),
+      "<= 1.05",
+      false,
+    ]),
+    ["x86_64: warm with --root-disk / warm with the root over 9p", m(ROOT_DISK) / m(WARM("x86_64")), "<= 1.05", false],
+    [
+      "x86_64: qemu RSS after freeing 1 GiB - peak RSS of a warm true, MiB",
+      (median(rss.get(MEMORY_CASE)) - median(rss.get(WARM("x86_64")))) / 1024,
+      "<= 64",
+      false,
+    ],
     [
       "MINCS-style / tsminc --qemu (cold)",
       m("x86_64: MINCS-style qemu (pc, SeaBIOS, 2G, 9p defaults)") / qemu,
@@ -443,6 +467,8 @@ async function main(): Promise<void> {
   const cases = [
     ...arches.flatMap((a) => qemuCases(a, roots[a])),
     ...(arches.includes("x86_64") ? [mincsStyle(x86), ...hostCases(x86)] : []),
+    // Its "RSS" is qemu's resident memory after the free, not a peak.
+    ...(arches.includes("x86_64") ? [{ name: MEMORY_CASE, run: () => rssAfterFree(x86) }] : []),
     ...(arches.includes("x86_64") ? await runtimeCases() : []).map((c): Case => ({
       name: c.name,
       ...(c.floor === undefined ? {} : { floor: c.floor }),
@@ -477,6 +503,16 @@ async function main(): Promise<void> {
     await images.stop();
   }
   if (arches.includes("x86_64")) process.stdout.write(await throughput(x86, Math.min(runs, 3)));
+  // File-heavy work on the Debian roots: x86_64 in rounds, arm64 once.
+  for (const [arch, rounds] of [
+    ["x86_64", Math.min(runs, 3)],
+    ["arm64", 1],
+  ] as const) {
+    if (!arches.includes(arch)) continue;
+    const debian = await debianRootfs(arch);
+    if ("dir" in debian) process.stdout.write(await fileCases(arch, debian.dir, rounds));
+    else process.stderr.write(`bench: no ${arch} file cases: ${debian.missing}\n`);
+  }
   if (arches.includes("x86_64")) {
     process.stdout.write(await networkThroughput(x86, Math.min(runs, 3)));
     process.stdout.write(await nsBackends(join(defaultImagesDir, "x86_64", "busybox"), Math.min(runs, 3)));

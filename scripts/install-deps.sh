@@ -1,5 +1,6 @@
 #!/bin/sh
 # install-deps.sh: installs the Debian packages tsminc and tsermine need (run as root; used by setup.sh and CI).
+# erofs-utils: mkfs.erofs packs --qemu runs' root disks (src/host/root-disk.ts).
 set -eu
 # podman drives tsminc-runtime in the OCI tests and runs with runc for comparison: crun refuses cgroup v1
 # hybrid hosts. The tests pass podman the flags these hosts need (test/helpers/podman.ts), so no
@@ -7,7 +8,7 @@ set -eu
 # its tests start a containerd and a dockerd of their own (test/helpers/docker.ts). runsc (gVisor) is
 # the bench's other comparison for podman run.
 packages="
-  qemu-system-x86 qemu-system-arm
+  qemu-system-x86 qemu-system-arm erofs-utils
   build-essential bc bison flex perl libelf-dev libssl-dev cpio xz-utils bzip2 tar lz4
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
   shellcheck ca-certificates debootstrap util-linux time qemu-user-static slirp4netns

@@ -163,8 +163,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "arch",
     help: "the rootfs's architecture: x86_64, arm64, arm (default: the rootfs's, else the host's)",
   },
-  { long: "cpus", value: "n", key: "cpus", help: "virtual CPUs of the VM (default: 1)" },
-  { long: "mem", value: "size", key: "mem", help: "memory of the VM, e.g. 128M, 1G (default: 128M)" },
+  { long: "cpus", value: "n", key: "cpus", help: "virtual CPUs of the VM (default: the host's, up to 8)" },
+  {
+    long: "mem",
+    value: "size",
+    key: "mem",
+    help: "memory of the VM, e.g. 512M, 4G (default: a quarter of the host's, 256M to 2G)",
+  },
   { long: "accel", value: "accel", key: "accel", help: "auto (KVM when usable), kvm or tcg (default: auto)" },
   {
     long: "ermine",
@@ -193,6 +198,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     key: "snapshot",
     negates: true,
     help: "boot the VM cold: neither resume nor save a snapshot of a booted ermine (--qemu)",
+  },
+  {
+    long: "root-disk",
+    key: "rootDisk",
+    help: "give the VM the root as disks (the rootfs packed, writes in an ext4 image), not over 9p (--qemu)",
   },
   { long: "dry-run", key: "dryRun", help: "print the plan, with the full argv, and start nothing" },
   { long: "debug", key: "debug", help: "show the kernel and init messages, and trace the container entry" },

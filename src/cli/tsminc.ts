@@ -40,7 +40,7 @@ async function run(raw: RawRunOptions, command: string[]): Promise<void> {
   await runContainer(config);
 }
 
-/** tsminc gc: what killed runs left behind (snapshot saves too), and images no reference needs. (A command named gc: tsminc -- gc.) */
+/** tsminc gc: what killed runs left behind (snapshot saves too), images no reference needs, stale root disks. (A command named gc: tsminc -- gc.) */
 async function gc(): Promise<void> {
   const [{ collectGarbage }, { probeCgroups }] = await Promise.all([
     import("../host/gc.js"),
@@ -57,6 +57,12 @@ async function gc(): Promise<void> {
     import("../host/paths.js"),
   ]);
   done.push(...(await snapshotGarbage(join(cacheDir(), "snapshots"))));
+  const [{ rootDiskGarbage, rootDisksDir }, { which }, { spawnRunner }] = await Promise.all([
+    import("../host/root-disk.js"),
+    import("../host/which.js"),
+    import("../host/spawn-runner.js"),
+  ]);
+  done.push(...(await rootDiskGarbage(rootDisksDir(cacheDir()), which("mkfs.erofs"), spawnRunner)));
   for (const line of done) process.stdout.write(`tsminc gc: ${line}\n`);
   process.stdout.write(`tsminc gc: ${done.length === 0 ? "nothing to clean" : `${done.length} cleaned`}\n`);
 }

@@ -63,6 +63,8 @@ export interface RawRunOptions {
   readonly dryRun?: boolean;
   /** --no-snapshot sets it to false */
   readonly snapshot?: boolean;
+  /** --root-disk sets it */
+  readonly rootDisk?: boolean;
   /** --no-init sets it to false */
   readonly init?: boolean;
   readonly timeout?: string;
@@ -367,6 +369,7 @@ export function toRunConfig(
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
     snapshot: raw.snapshot ?? true,
+    rootDisk: raw.rootDisk ?? false,
     arch,
     cpus: raw.cpus === undefined ? undefined : parseCpus(raw.cpus),
     memMiB: raw.mem === undefined ? undefined : parseMemory(raw.mem),

@@ -37,6 +37,8 @@ export interface ArchInfo {
   readonly virtioBus: "device" | "pci";
   /** the most CPUs --cpus may give it: the kernel's CONFIG_NR_CPUS (kernel-configs/<arch>.config) */
   readonly maxCpus: number;
+  /** the most memory --mem may give it, in MiB */
+  readonly maxMemMiB: number;
   /** e_machine and ELF class of its executables (elf.h: EM_X86_64, EM_AARCH64, EM_ARM) */
   readonly elfMachine: number;
   readonly elfClass: 1 | 2;
@@ -66,6 +68,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     console: "ttyS0",
     virtioBus: "device",
     maxCpus: 64,
+    maxMemMiB: 1024 * 1024,
     elfMachine: 62,
     elfClass: 2,
     binfmtName: "qemu-x86_64",
@@ -91,6 +94,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     virtioBus: "device",
     // virt's default GICv2 takes 8 CPUs at most.
     maxCpus: 8,
+    maxMemMiB: 1024 * 1024,
     elfMachine: 183,
     elfClass: 2,
     binfmtName: "qemu-aarch64",
@@ -115,6 +119,8 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     console: "ttyAMA0",
     virtioBus: "device",
     maxCpus: 8,
+    // A 32-bit CPU on virt: RAM starts at 1 GiB and must end below 4 GiB.
+    maxMemMiB: 3072,
     elfMachine: 40,
     elfClass: 1,
     binfmtName: "qemu-arm",

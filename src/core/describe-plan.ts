@@ -97,6 +97,12 @@ export function describeVmPlan(config: RunConfig, plan: VmPlan, saved = false): 
     ["image", `${plan.image.dir} (${plan.image.manifest.kernelImage}, ${plan.image.manifest.initramfs})`],
     ["vm", `${plan.cpus} cpu, ${plan.memMiB} MiB`],
     ["start", describeWarm(plan, saved)],
+    [
+      "root",
+      plan.rootDisk === undefined
+        ? `over 9p (${plan.rootDiskOff ?? "no root disk"})`
+        : `a disk packed from ${plan.rootDisk.rootfs} (EROFS, kept in ${plan.rootDisk.dir}); writes in ${plan.rootDisk.upper}`,
+    ],
     ["stdio", plan.stdio === "tty" ? "terminal (serial console)" : "pipes (virtio-serial ports)"],
     ...commonRows(config, plan, "qemu"),
   ];

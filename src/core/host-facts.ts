@@ -7,6 +7,7 @@ import type { CgroupFacts } from "./cgroup-plan.js";
 import type { ElfArch } from "./elf.js";
 import type { ImageManifest } from "./image-manifest.js";
 import type { HostResolvers } from "./network.js";
+import type { HostSize } from "./vm-size.js";
 
 /** An image folder found for one arch: where it is, and its manifest. */
 export interface ImageFacts {
@@ -28,13 +29,17 @@ export interface HostFacts {
   readonly imageDirs: readonly string[];
   /** qemu-system binaries present on PATH (probed for vm-mode runs only) */
   readonly qemuBinaries: ReadonlySet<string>;
+  /** mkfs.erofs and mkfs.ext4, which make vm mode's root disks (probed for vm-mode runs only) */
+  readonly rootDiskTools: { readonly erofs: string | undefined; readonly ext4: string | undefined };
+  /** where root disks are kept: ~/.cache/tsminc/root-disks */
+  readonly rootDiskDir: string;
   readonly rootfs: "dir" | "missing" | "not-dir";
   /** the CPU the rootfs's /bin/sh (or busybox) is built for; undefined when it has none */
   readonly rootfsArch: ElfArch | undefined;
   /** what each --bind source is */
   readonly bindSources: Readonly<Record<string, "file" | "dir" | "missing">>;
-  /** for -t: whether the folder is a kept tsminc tmpdir */
-  readonly tempdir: "kept" | "other" | undefined;
+  /** for -t: whether the folder is a kept tsminc tmpdir, with its writes in storage/ or in upper.ext4 */
+  readonly tempdir: "kept" | "kept-disk" | "other" | undefined;
   readonly stdinTty: boolean;
   /** the caller's TERM: the container's too when it runs on the caller's terminal */
   readonly term: string | undefined;
@@ -56,6 +61,8 @@ export interface HostFacts {
   readonly snapshotDir: string;
   /** each qemu-system binary found: its path, size and mtime (part of a snapshot's key) */
   readonly qemuIds: Readonly<Record<string, string>>;
+  /** the host's CPUs and RAM: the VM's default size comes from them (vm-size.ts) */
+  readonly hostSize: HostSize;
   /** --network engine in vm mode: the engine's interface and address in its namespace */
   readonly engineNet?: EngineNet | undefined;
 }

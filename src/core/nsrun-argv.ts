@@ -22,6 +22,8 @@ export interface NsrunSpec {
   readonly bridge: string | undefined;
   /** --network engine in vm mode: the engine's interface the tap is bridged with instead */
   readonly uplink?: string;
+  /** vm mode with a root disk: the guest makes the container's root, nsrun mounts none */
+  readonly guestRoot?: boolean;
 }
 
 /** nsrun's words up to and including "--"; the command follows. */
@@ -44,6 +46,7 @@ export function nsrunArgs(config: RunConfig, spec: NsrunSpec, tmpdir: string): s
     ...(spec.bridge === undefined ? [] : ["--bridge", spec.bridge]),
     ...(spec.uplink === undefined ? [] : ["--uplink", spec.uplink]),
     ...(config.direct ? ["--direct"] : []),
+    ...(spec.guestRoot === true ? ["--guest-root"] : []),
     ...(spec.hostname === undefined ? [] : ["--hostname", spec.hostname]),
     ...spec.bindSources.flatMap((source) => ["--bind", source]),
     ...spec.cgroups.flatMap((procs) => ["--cgroup", procs]),

@@ -1,6 +1,7 @@
 // The qemu command line for booting an ermine image: the one place qemu flags are spelled. Pure.
 import { ARCHES, type ArchName } from "./arch.js";
 import { ipConfigWord, tapNetdev, type EngineNet } from "./network.js";
+import { DISK_SERIALS } from "./root-disk-plan.js";
 
 export interface BootSpec {
   readonly arch: ArchName;
@@ -11,6 +12,11 @@ export interface BootSpec {
   readonly cpus: number;
   /** host folder shared with the guest as 9p mount_tag "minc" */
   readonly share?: string;
+  /**
+   * the container's root as disks (root-disk-plan.ts): the rootfs packed, read-only, and the writable
+   * upper layer, which the guest finds by their serial numbers
+   */
+  readonly rootDisk?: { readonly lower: string; readonly upper: string };
   /**
    * Where the serial console goes: "stdio" (qemu's stdin and stdout, e.g. a terminal; Ctrl-C is a
    * byte for the guest), "monitor" (the same with qemu's Ctrl-A monitor), or "null" (discarded).
@@ -113,6 +119,20 @@ export function planQemu(spec: BootSpec): QemuPlan {
             `local,id=minc,path=${qemuOptValue(share)},security_model=none,multidevs=remap`,
             "-device",
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
+          ]),
+      // The root's disks: the packed rootfs, read-only (the guest's page cache serves its metadata and
+      // small files), and the writable layer, whose freed blocks go back to the host (discard).
+      ...(spec.rootDisk === undefined
+        ? []
+        : [
+            "-drive",
+            `file=${qemuOptValue(spec.rootDisk.lower)},if=none,id=lower,format=raw,readonly=on`,
+            "-device",
+            `virtio-blk-${info.virtioBus},drive=lower,serial=${DISK_SERIALS.lower}`,
+            "-drive",
+            `file=${qemuOptValue(spec.rootDisk.upper)},if=none,id=upper,format=raw,discard=unmap`,
+            "-device",
+            `virtio-blk-${info.virtioBus},drive=upper,serial=${DISK_SERIALS.upper}`,
           ]),
       // Free page reporting: what the guest frees goes back to the host during the run (base.config).
       "-device",

@@ -52,8 +52,14 @@ export function checkInputs(config: RunConfig, facts: HostFacts): void {
     if (facts.bindSources[bind.source] === "missing")
       throw fail(`--bind source ${bind.source} does not exist`, "bind an existing file or folder");
   }
-  if (config.tempdir !== undefined && facts.tempdir !== "kept") {
+  if (config.tempdir !== undefined && facts.tempdir !== "kept" && facts.tempdir !== "kept-disk") {
     throw fail(`-t ${config.tempdir} is not a tmpdir kept by tsminc -k`, "give the folder that tsminc -k printed");
+  }
+  if (facts.tempdir === "kept-disk" && !config.qemu) {
+    throw fail(
+      `-t ${config.tempdir ?? ""}: its writes are in the disk image of a --qemu run (upper.ext4)`,
+      "reuse it with --qemu",
+    );
   }
 }
 

@@ -101,8 +101,10 @@ export interface RunConfig {
   readonly dryRun: boolean;
   /** vm mode: resume a saved ermine instead of booting (warm start), saving one first if missing */
   readonly snapshot: boolean;
+  /** vm mode (--root-disk): the root as a read-only disk packed from the rootfs (root-disk.ts); false: over 9p */
+  readonly rootDisk: boolean;
   readonly arch: ArchName | undefined;
-  /** the VM's CPUs and memory; undefined: the default (vm mode only) */
+  /** the VM's CPUs and memory; undefined: the default, sized from the host (vm-size.ts; vm mode only) */
   readonly cpus: number | undefined;
   readonly memMiB: number | undefined;
   readonly accel: "auto" | "kvm" | "tcg";
@@ -126,9 +128,6 @@ export interface RunConfig {
   /** the same as bytes, exactly as the kernel passed them (they may not be UTF-8) */
   readonly commandBytes: readonly Buffer[];
 }
-
-export const DEFAULT_CPUS = 1;
-export const DEFAULT_MEM_MIB = 128;
 
 const refuse = (message: string, hint: string) => new MincError("usage", message, { hint });
 
@@ -180,6 +179,7 @@ function check(c: RunConfig): void {
     ...(c.memMiB === undefined ? [] : ["--mem"]),
     ...(c.accel === "auto" ? [] : ["--accel"]),
     ...(c.append.length === 0 ? [] : ["--append"]),
+    ...(c.rootDisk ? ["--root-disk"] : []),
   ];
   if (vmOnly.length > 0) {
     throw refuse(

@@ -148,6 +148,8 @@ export function runScript(
   config: RunConfig,
   stdio: StdioMode,
   tty: { rows: number; cols: number } | undefined,
+  /** the line that mounts the root from the root disk first (root-disk-plan.ts), if any */
+  rootDisk?: string,
 ): string {
   const local = argsFile(config.commandBytes).length > LOCAL_ARGS_OVER;
   const words = [
@@ -165,6 +167,7 @@ export function runScript(
   return [
     "#!/bin/sh",
     "# Written by tsminc: enter the container in /mnt/root and run the command listed in /mnt/args.",
+    ...(rootDisk === undefined ? [] : [rootDisk]),
     ...(local ? [`cat ${GUEST_SHARE}/${SHARE_FILES.args} >${LOCAL_ARGS} || exit 125`] : []),
     `exec ${shellJoin(words)}`,
     "",

@@ -9,7 +9,9 @@ import { planQemu, type BootSpec } from "./qemu-argv.js";
 import { containerEnv, envFile } from "./container-process.js";
 import { checkInputs, chooseArch, hostImage } from "./run-checks.js";
 import { snapshotKey, snapshotPaths, snapshotRefusal, type SnapshotPlan } from "./snapshot-plan.js";
-import { DEFAULT_CPUS, DEFAULT_MEM_MIB, type RunConfig } from "./run-config.js";
+import type { RunConfig } from "./run-config.js";
+import { vmSize } from "./vm-size.js";
+import { planRootDisk, rootDiskLine, type RootDiskPlan } from "./root-disk-plan.js";
 import { NAT, type EngineNet, type Publish } from "./network.js";
 import {
   argsFile,
@@ -79,6 +81,9 @@ export interface VmPlan {
   /** warm start: the snapshot this run resumes or saves; undefined with the reason in snapshotOff */
   readonly snapshot: SnapshotPlan | undefined;
   readonly snapshotOff: string | undefined;
+  /** the container's root from a disk packed from the rootfs; undefined (over 9p) with the reason in rootDiskOff */
+  readonly rootDisk: RootDiskPlan | undefined;
+  readonly rootDiskOff: string | undefined;
 }
 
 function chooseAccel(config: RunConfig, arch: ArchName, facts: HostFacts): { accel: "kvm" | "tcg"; reason: string } {
@@ -127,13 +132,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
   }
   const tools = hostImage(facts, "vm mode mounts the container's root on the host with nsrun");
   const { accel, reason } = chooseAccel(config, arch, facts);
-  const cpus = config.cpus ?? DEFAULT_CPUS;
-  const memMiB = config.memMiB ?? DEFAULT_MEM_MIB;
-  if (cpus > ARCHES[arch].maxCpus) {
-    throw new MincError("usage", `--cpus ${cpus}: an ${arch} ermine runs at most ${ARCHES[arch].maxCpus} CPUs`, {
-      hint: `use --cpus ${ARCHES[arch].maxCpus} or fewer`,
-    });
-  }
+  const { cpus, memMiB } = vmSize(arch, config, facts.hostSize);
   const stdio: StdioMode = facts.stdinTty && facts.stdoutTty ? "tty" : "ports";
   // Every VM has the control port: its init waits there to be released (warm start).
   const sockets: SocketPlan[] = [
@@ -142,6 +141,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       ? []
       : ["stdin", "stdout", "stderr"].map((s) => ({ name: `tsminc.${s}`, path: `${tmpdir}/${s}.sock` }))),
   ];
+  const { rootDisk, rootDiskOff } = planRootDisk(config, facts, tmpdir);
   const spec: BootSpec = {
     arch,
     accel,
@@ -150,6 +150,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     memMiB,
     cpus,
     share: tmpdir,
+    ...(rootDisk === undefined ? {} : { rootDisk: { lower: rootDisk.lower, upper: rootDisk.upper } }),
     // With --debug in pipe mode the console is qemu's stdout, which the launcher sends to stderr.
     console: stdio === "tty" || config.debug ? "stdio" : "null",
     debug: config.debug,
@@ -193,6 +194,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
       slirp: slirpSpec(config, facts, tmpdir),
       bridge: vmBridge(config),
       ...(config.network === "engine" ? { uplink: engineNet(facts).iface } : {}),
+      guestRoot: rootDisk !== undefined,
     },
     tmpdir,
   );
@@ -213,6 +215,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
         { ...config, name: config.name ?? facts.hostname },
         stdio,
         stdio === "tty" ? facts.ttySize : undefined,
+        rootDisk === undefined ? undefined : rootDiskLine(config),
       ),
       args: argsFile(config.commandBytes),
       env: envFile(containerEnv(config, containerTerm(stdio === "tty", facts.term))),
@@ -231,5 +234,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     qemu,
     snapshot,
     snapshotOff,
+    rootDisk,
+    rootDiskOff,
   };
 }

@@ -1,6 +1,6 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { availableParallelism, hostname, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { isatty } from "node:tty";
 import { ARCH_NAMES, ARCHES, archOfNode, type ArchName } from "../core/arch.js";
@@ -17,6 +17,8 @@ import { probeEngineNet } from "./engine-net.js";
 import { readManifest } from "./image-manifest.js";
 import { cacheDir, guestInitDir, imageSearchDirs } from "./paths.js";
 import { which } from "./which.js";
+import { rootDisksDir } from "./root-disk.js";
+import { UPPER_DISK } from "../core/root-disk-plan.js";
 
 function cpuinfo(): string {
   try {
@@ -158,7 +160,12 @@ export function probeHost(config: RunConfig): HostFacts {
     imageDirs: dirs,
     qemuBinaries: new Set(Object.keys(qemus)),
     qemuIds: qemus,
+    rootDiskTools: vm
+      ? { erofs: which("mkfs.erofs"), ext4: which("mkfs.ext4") }
+      : { erofs: undefined, ext4: undefined },
+    rootDiskDir: rootDisksDir(cacheDir()),
     snapshotDir: join(cacheDir(), "snapshots"),
+    hostSize: { cpus: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20) },
     rootfs: rootKind === "dir" ? "dir" : rootKind === "missing" ? "missing" : "not-dir",
     rootfsArch: foundArch,
     bindSources: Object.fromEntries(config.binds.map((b) => [b.source, kindOf(b.source)])),
@@ -166,7 +173,9 @@ export function probeHost(config: RunConfig): HostFacts {
       config.tempdir === undefined
         ? undefined
         : existsSync(join(config.tempdir, "storage")) && existsSync(join(config.tempdir, "work"))
-          ? "kept"
+          ? existsSync(join(config.tempdir, UPPER_DISK))
+            ? "kept-disk"
+            : "kept"
           : "other",
     // isatty, not process.stdin.isTTY: making the stdin stream costs ns mode 1.3 ms, and it needs none.
     stdinTty: isatty(0),

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { NsPlan } from "../core/ns-plan.js";
 import type { VmPlan } from "../core/vm-plan.js";
 import { SHARE_FILES } from "../core/run-script.js";
+import { UPPER_DISK } from "../core/root-disk-plan.js";
 import { OWNER_FILE, writeOwner } from "./owner.js";
 
 /**
@@ -81,8 +82,11 @@ function writeNetworkFiles(dir: string, files: { readonly hosts: string; readonl
   writeFileSync(join(dir, "resolv.conf"), files.resolv);
 }
 
-/** The folders a kept tmpdir keeps: the container's writes (storage/) and what the overlay needs. */
-const KEPT = new Set(["root", "lower", "storage", "work"]);
+/**
+ * What a kept tmpdir keeps: the container's writes (storage/, or the upper disk of a root disk run,
+ * UPPER_DISK) and what the overlay needs.
+ */
+const KEPT = new Set(["root", "lower", "storage", "work", UPPER_DISK]);
 
 /**
  * Removes the entries of a tmpdir that `drop` names, the owner file last: while it is there, the

@@ -29,6 +29,7 @@ import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
 import { fillVmTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
+import { provideRootDisk } from "./root-disk.js";
 
 export interface VmLaunchDeps {
   readonly runner: Runner;
@@ -236,6 +237,7 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
   const { trap } = deps;
   try {
     fillVmTmpdir(plan);
+    if (plan.rootDisk) await provideRootDisk(plan.rootDisk, deps.runner);
     if (plan.cgroup) applyCgroups(plan.cgroup);
     // qemu would fail on a port in use only after booting: say so first, in one line.
     if (plan.publish.length > 0) await (await import("./ports.js")).checkPortsFree(plan.publish);

@@ -1,8 +1,9 @@
 // tsminc --qemu on foreign roots: arm64 and 32-bit arm busybox roots in their own ermine VMs (TCG),
-// the shared run cases on each, --cpus on every arch, and the rootfs's arch detected from its ELF headers.
+// the shared run cases on each, the default size and --cpus/--mem on every arch, and the rootfs's arch detected from its ELF headers.
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer } from "node:http";
+import { availableParallelism, totalmem } from "node:os";
 import type { AddressInfo } from "node:net";
 import { before, test } from "node:test";
 import { ARCHES } from "../../src/core/arch.js";
@@ -47,16 +48,42 @@ for (const arch of ["arm64", "arm"] as const) {
   }
 }
 
+// What the default size should be here, worked out apart from vm-size.ts: every host CPU up to 8,
+// a quarter of the host's RAM in 128 MiB steps, from 256 MiB to 2 GiB.
+const defaultCpus = Math.min(availableParallelism(), 8);
+const defaultMiB = Math.min(2048, Math.max(256, Math.floor(totalmem() / 2 ** 20 / 4 / 128) * 128));
+
+/** nproc and MemTotal (KiB) inside a VM of the arch run with flags. */
+async function sizeInside(arch: string, flags: readonly string[]): Promise<[number, number]> {
+  const r = await tsminc([
+    "--qemu",
+    "--arch",
+    arch,
+    ...flags,
+    "-r",
+    roots[arch] ?? "",
+    "sh",
+    "-c",
+    "nproc; grep MemTotal /proc/meminfo",
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const [nproc, mem] = r.stdout.toString().split("\n");
+  return [Number(nproc), Number(/(\d+) kB/.exec(mem ?? "")?.[1])];
+}
+
 for (const arch of ["x86_64", "arm64", "arm"] as const) {
-  test(`${arch}: --cpus 2 gives the guest 2 CPUs (nproc), and the default 1`, async () => {
-    for (const [flags, cpus] of [
-      [["--cpus", "2"], "2"],
-      [[], "1"],
-    ] as const) {
-      const r = await tsminc(["--qemu", "--arch", arch, ...flags, "-r", roots[arch] ?? "", "nproc"]);
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout.toString(), `${cpus}\n`, `${arch} ${flags.join(" ")}`);
-    }
+  test(`${arch}: with no flags the guest gets the host's CPUs (up to 8) and a quarter of its RAM (256M-2G); --cpus and --mem win`, async () => {
+    const [cpus, kib] = await sizeInside(arch, []);
+    assert.equal(cpus, defaultCpus, `${arch}: nproc`);
+    // MemTotal is the RAM less what the kernel keeps for itself (its image, its page tables).
+    assert.ok(
+      kib <= defaultMiB * 1024 && kib > (defaultMiB - 96) * 1024,
+      `${arch}: MemTotal ${kib} kB, ${defaultMiB} MiB given`,
+    );
+    const otherCpus = defaultCpus === 1 ? 2 : 1;
+    const [cpus2, kib2] = await sizeInside(arch, ["--cpus", String(otherCpus), "--mem", "256M"]);
+    assert.equal(cpus2, otherCpus, `${arch} --cpus ${otherCpus}: nproc`);
+    assert.ok(kib2 <= 256 * 1024 && kib2 > 160 * 1024, `${arch} --mem 256M: MemTotal ${kib2} kB`);
   });
 }
 

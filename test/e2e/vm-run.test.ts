@@ -11,7 +11,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { hostname, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
 import { breedAll } from "../helpers/cli.js";
@@ -272,6 +272,19 @@ test("memory the guest frees goes back to the host while the run lasts (free pag
   });
 });
 
+test("a job that needs 400 MiB runs in the default-sized VM; in --mem 128M it is OOM-killed (137)", async () => {
+  // 400 strings of 1 MiB each, every byte written: the guest must hold 400 MiB at once. Each
+  // allocation is small, so a small guest's kernel grants it and its OOM killer ends the job.
+  const job = ["awk", 'BEGIN { for (i = 0; i < 400; i++) a[i] = sprintf("%1048576d", i); print length(a[399]) }'];
+  await leavesNothing(async () => {
+    const r = await tsminc(["--qemu", "-r", busybox, ...job]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.toString(), "1048576\n");
+    const small = await tsminc(["--qemu", "--mem", "128M", "-r", busybox, ...job]);
+    assert.equal(small.status, 137, small.stderr);
+  });
+});
+
 test("--dry-run prints the plan and the qemu argv, and starts nothing", async () => {
   await leavesNothing(async () => {
     const r = await tsminc(["--qemu", "--dry-run", "-r", busybox, "sh", "-c", "echo $HOME"]);
@@ -287,6 +300,12 @@ test("--dry-run prints the plan and the qemu argv, and starts nothing", async ()
 });
 
 const errorCases: { name: string; args: string[]; message: RegExp; hint: RegExp }[] = [
+  {
+    name: "a VM bigger than the host's memory",
+    args: ["--mem", `${Math.ceil(totalmem() / 2 ** 30) + 1}G`],
+    message: /--mem \d+M is more than this host's memory \(\d+ MiB\)/,
+    hint: /give --mem \d+M at most, or leave it out/,
+  },
   {
     name: "no image for the arch",
     args: ["--ermine", "/nonexistent"],

@@ -6,7 +6,9 @@ import { test } from "node:test";
 import { toRunConfig, type RawRunOptions } from "../../src/config/from-flags.js";
 import { MincError } from "../../src/core/errors.js";
 import type { HostFacts } from "../../src/core/host-facts.js";
+import type { ArchName } from "../../src/core/arch.js";
 import { restoreArgs } from "../../src/core/snapshot-plan.js";
+import { defaultVmSize, vmSize } from "../../src/core/vm-size.js";
 import { planVm } from "../../src/core/vm-plan.js";
 import { packageRoot } from "../../src/host/paths.js";
 import { facts } from "../helpers/facts.js";
@@ -195,7 +197,39 @@ test("--cpus: the arch's most is taken, one more is refused; the defaults fill w
   assert.equal(plan({ cpus: "64" }).cpus, 64);
   refused({ cpus: "65" }, {}, /an x86_64 ermine runs at most 64 CPUs/, /--cpus 64 or fewer/);
   refused({ arch: "arm64", cpus: "9" }, { rootfsArch: { arch: "arm64" } }, /at most 8 CPUs/, /--cpus 8/);
-  assert.deepEqual([plan({}).cpus, plan({}).memMiB], [1, 128]);
+  // The fixed facts' host: 4 CPUs, 16 GiB.
+  assert.deepEqual([plan({}).cpus, plan({}).memMiB], [4, 2048]);
+  assert.deepEqual([plan({ cpus: "1", mem: "128M" }).cpus, plan({ cpus: "1", mem: "128M" }).memMiB], [1, 128]);
+});
+
+test("default size: every host CPU up to 8 (and the arch's most), a quarter of the host's RAM in 128 MiB steps, 256 MiB to 2 GiB", () => {
+  const sized = (cpus: number, memMiB: number, arch: ArchName = "x86_64") => defaultVmSize(arch, { cpus, memMiB });
+  assert.deepEqual(sized(2, 24 * 1024), { cpus: 2, memMiB: 2048 });
+  assert.deepEqual(sized(1, 3000), { cpus: 1, memMiB: 640 });
+  assert.deepEqual(sized(1, 512), { cpus: 1, memMiB: 256 });
+  assert.deepEqual(sized(96, 512 * 1024), { cpus: 8, memMiB: 2048 });
+  assert.deepEqual(sized(16, 8192, "arm"), { cpus: 8, memMiB: 2048 });
+  // The snapshot key follows the size: the default is one snapshot, --mem 128M another.
+  assert.notEqual(plan({}).snapshot?.key, plan({ mem: "128M" }).snapshot?.key);
+});
+
+test("refused: a VM bigger than the host's memory, in one line naming what fits", () => {
+  refused(
+    { mem: "32G" },
+    {},
+    /--mem 32768M is more than this host's memory \(16384 MiB\)/,
+    /--mem 16384M at most.*default here: 2048M/,
+  );
+  assert.equal(plan({ mem: "16G" }).memMiB, 16384);
+  // A 32-bit arm guest's RAM must end below 4 GiB.
+  assert.throws(
+    () => vmSize("arm", { cpus: undefined, memMiB: 4096 }, { cpus: 2, memMiB: 16384 }),
+    (e: unknown) =>
+      e instanceof MincError &&
+      /an arm ermine has at most 3072 MiB/.test(e.message) &&
+      /--mem 3072M/.test(e.hint ?? ""),
+  );
+  assert.equal(vmSize("arm", { cpus: undefined, memMiB: 3072 }, { cpus: 2, memMiB: 16384 }).memMiB, 3072);
 });
 
 test("--append words end the kernel command line; --no-init and --timeout reach enter.sh and the plan", () => {
@@ -275,4 +309,59 @@ test("confinement in the VM: the device filter on the guest's own container cgro
   assert.doesNotMatch(plan({ privileged: true }).files.runSh, /--caps|--seccomp|--mask|--devices-cgroup/);
   // The host side of a vm-mode run has no cgroup without limits: the guest filters the devices.
   assert.equal(plan({}).cgroup, undefined);
+});
+
+test("--root-disk: the guest overlays the packed rootfs with an ext4 disk of the tmpdir; nsrun mounts no root", () => {
+  const p = plan({ rootDisk: true });
+  assert.deepEqual(p.rootDisk, {
+    rootfs: "/r",
+    lower: "/run/tsminc/tsminc-T/root.disk",
+    upper: "/run/tsminc/tsminc-T/upper.ext4",
+    tools: { erofs: "/usr/bin/mkfs.erofs", ext4: "/sbin/mkfs.ext4" },
+    dir: "/cache/root-disks",
+    nopriv: false,
+  });
+  const drives = p.qemu.args.flatMap((a, i) => (a === "-drive" ? [p.qemu.args[i + 1]] : []));
+  assert.deepEqual(drives, [
+    "file=/run/tsminc/tsminc-T/root.disk,if=none,id=lower,format=raw,readonly=on",
+    "file=/run/tsminc/tsminc-T/upper.ext4,if=none,id=upper,format=raw,discard=unmap",
+  ]);
+  assert.ok(p.qemu.args.includes("virtio-blk-device,drive=lower,serial=tsminc-lower"));
+  assert.ok(p.qemu.args.includes("virtio-blk-device,drive=upper,serial=tsminc-upper"));
+  assert.ok(p.args.includes("--guest-root"));
+  assert.match(p.files.runSh, /^mount_root_disk \|\| exit 125$/m);
+  // Kept writes (-k) go to the host at once: the upper disk is mounted sync.
+  assert.match(plan({ rootDisk: true, keep: true }).files.runSh, /^mount_root_disk sync \|\| exit 125$/m);
+  const nopriv = planVm(
+    toRunConfig({ qemu: true, nopriv: "/r", rootDisk: true }, ["true"], "/"),
+    facts({ uid: 1000 }),
+    "/t",
+  );
+  assert.equal(nopriv.rootDisk?.nopriv, true);
+  // -t of a tmpdir kept by a root disk run: its upper disk again.
+  assert.equal(
+    plan({ tempdir: "/k", rootDisk: true }, { tempdir: "kept-disk" }).rootDisk?.upper,
+    "/run/tsminc/tsminc-T/upper.ext4",
+  );
+  // The disks' paths are the same in every run: the snapshot key does not change with the rootfs.
+  assert.equal(plan({ rootDisk: true }).snapshot?.key, plan({ rootDisk: true, rootdir: "/other" }).snapshot?.key);
+});
+
+test("root disk: off without --root-disk, with --direct, without mkfs.erofs, or for a tmpdir kept over 9p", () => {
+  for (const [raw, over, why] of [
+    [{}, {}, /no --root-disk/],
+    [{ rootDisk: true, direct: true }, {}, /--direct/],
+    [
+      { rootDisk: true },
+      { rootDiskTools: { erofs: undefined, ext4: "/sbin/mkfs.ext4" } },
+      /apt-get install erofs-utils/,
+    ],
+    [{ rootDisk: true, tempdir: "/k" }, { tempdir: "kept" }, /-t: a tmpdir kept with its writes in storage/],
+  ] as const) {
+    const p = plan(raw, over);
+    assert.equal(p.rootDisk, undefined);
+    assert.match(p.rootDiskOff ?? "", why);
+    assert.ok(!p.qemu.args.includes("-drive") && !p.args.includes("--guest-root"));
+    assert.doesNotMatch(p.files.runSh, /mount_root_disk/);
+  }
 });

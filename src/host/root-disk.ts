@@ -1,0 +1,258 @@
+// The root disk of vm mode: a rootfs folder packed into a read-only EROFS image, which the guest
+// reads through virtio-blk (see kernel-configs/base.config). One image per state of the tree, under
+// ~/.cache/tsminc/root-disks/KEY.erofs (+ KEY.json: which folder), found again by a walk of the tree
+// (names, inodes, modes, owners, sizes, mtimes and ctimes: any change to a file changes its ctime).
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { MincError } from "../core/errors.js";
+import type { RootDiskPlan } from "../core/root-disk-plan.js";
+import { sha256Text } from "./hash.js";
+import { pidAlive } from "./pid-alive.js";
+import type { Runner } from "./runner.js";
+
+/**
+ * Every disk is padded (sparsely) to this size: the guest learns its disk's size when it boots, and a
+ * resumed snapshot keeps that, so every disk must look the same size to it.
+ */
+export const ROOT_DISK_BYTES = 256 * 2 ** 30;
+/** Bumped when the image's layout or the key's walk changes. */
+const FORMAT = "erofs-1";
+/** A disk of the same folder not used for this long is replaced when the folder changes. */
+const IDLE_MS = 60_000;
+
+interface DiskRecord {
+  readonly root: string;
+  readonly nopriv: boolean;
+  readonly created: string;
+}
+
+export const rootDisksDir = (cache: string): string => join(cache, "root-disks");
+
+/** The key of the rootfs tree as it is now: a walk by find(1), hashed. */
+export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, runner: Runner): Promise<string> {
+  const walk = await runner.run("find", ["-P", rootfs, "-printf", "%P\\0%y %i %m %U %G %s %T@ %C@ %D\\0"]);
+  if (walk.exitCode !== 0) {
+    throw new MincError("system", `cannot read the rootfs ${rootfs}: ${walk.stderr.trim().split("\n")[0] ?? ""}`, {
+      hint: "make every file of the rootfs readable to this user, or leave out --root-disk",
+    });
+  }
+  const tool = statSync(mkfs);
+  return sha256Text(
+    `${FORMAT}\n${nopriv ? "nopriv" : "root"}\n${mkfs}:${tool.size}:${tool.mtimeMs}\n${walk.stdout}`,
+  ).slice(0, 32);
+}
+
+/** Packs `rootfs` into `target` (through a temporary file beside it), padded to ROOT_DISK_BYTES. */
+async function pack(
+  rootfs: string,
+  target: string,
+  opts: { readonly nopriv: boolean; readonly mkfs: string },
+  runner: Runner,
+): Promise<void> {
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    const argv = [opts.mkfs, "--quiet", "--preserve-mtime", tmp, rootfs];
+    const made = await (opts.nopriv
+      ? runner.run("unshare", ["--map-root-user", ...argv])
+      : runner.run(opts.mkfs, argv.slice(1)));
+    if (made.exitCode !== 0) {
+      throw new MincError(
+        "system",
+        `cannot pack the rootfs ${rootfs} into a disk: ${made.stderr.trim().split("\n").at(-1) ?? ""}`,
+        {
+          hint: "make every file of the rootfs readable to this user, or leave out --root-disk",
+        },
+      );
+    }
+    if (statSync(tmp).size > ROOT_DISK_BYTES) {
+      throw new MincError(
+        "usage",
+        `the rootfs ${rootfs} is bigger than a root disk (${ROOT_DISK_BYTES / 2 ** 30} GiB)`,
+        {
+          hint: "leave out --root-disk",
+        },
+      );
+    }
+    truncateSync(tmp, ROOT_DISK_BYTES);
+    renameSync(tmp, target);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * The disk for `rootfs` as it is now, from the cache, packed into it first if it has none. With
+ * --nopriv, mkfs.erofs runs in a user namespace whose root is the caller, so the image holds the
+ * owners the 9p share would show.
+ */
+export async function rootDisk(
+  rootfs: string,
+  opts: { readonly dir: string; readonly nopriv: boolean; readonly mkfs: string },
+  runner: Runner,
+): Promise<string> {
+  const { dir } = opts;
+  const key = await treeKey(rootfs, opts.nopriv, opts.mkfs, runner);
+  const disk = join(dir, `${key}.erofs`);
+  if (existsSync(disk) && existsSync(join(dir, `${key}.json`))) {
+    const now = new Date();
+    utimesSync(disk, now, now);
+    return disk;
+  }
+  mkdirSync(dir, { recursive: true });
+  await pack(rootfs, disk, opts, runner);
+  const record: DiskRecord = { root: rootfs, nopriv: opts.nopriv, created: new Date().toISOString() };
+  writeFileSync(join(dir, `${key}.json`), JSON.stringify(record) + "\n");
+  pruneSameRoot(dir, key, record);
+  return disk;
+}
+
+/** The upper disk's size: sparse, and what the container may write in a run. */
+export const UPPER_DISK_BYTES = 64 * 2 ** 30;
+
+/**
+ * Makes an empty ext4 image at `target`: no journal (the image is one run's), inode tables left for
+ * the guest not to initialise (mounted noinit_itable), root's own top folder.
+ */
+async function makeExt4(target: string, mkfs: string, runner: Runner): Promise<void> {
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    const args = [
+      "-q",
+      "-F",
+      "-O",
+      "^has_journal",
+      "-E",
+      "lazy_itable_init=1,root_owner=0:0",
+      tmp,
+      `${UPPER_DISK_BYTES / 2 ** 20}M`,
+    ];
+    const made = await runner.run(mkfs, args);
+    if (made.exitCode !== 0) {
+      throw new MincError(
+        "system",
+        `cannot make the root's upper disk: ${made.stderr.trim().split("\n").at(-1) ?? ""}`,
+        {
+          hint: "check that the run's folder has room, or leave out --root-disk",
+        },
+      );
+    }
+    renameSync(tmp, target);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** An empty upper disk at `target`: a sparse copy of the cache's empty image, made once. */
+async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): Promise<void> {
+  const tool = statSync(plan.tools.ext4);
+  const template = join(
+    plan.dir,
+    `empty-${sha256Text(`${plan.tools.ext4}:${tool.size}:${tool.mtimeMs}:${UPPER_DISK_BYTES}`).slice(0, 16)}.ext4`,
+  );
+  try {
+    if (!existsSync(template)) {
+      mkdirSync(plan.dir, { recursive: true });
+      await makeExt4(template, plan.tools.ext4, runner);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    await makeExt4(target, plan.tools.ext4, runner);
+    return;
+  }
+  const copied = await runner.run("cp", ["--sparse=always", template, target]);
+  if (copied.exitCode !== 0) {
+    throw new MincError("system", `cannot make the root's upper disk: ${copied.stderr.trim()}`, {
+      hint: "check that the run's folder has room, or leave out --root-disk",
+    });
+  }
+}
+
+/**
+ * Puts the run's disks in its tmpdir: the lower one a link to the cached packed rootfs (or, when this
+ * user cannot write the cache, say --nopriv with root's HOME, one packed for this run alone, gone with
+ * its tmpdir), the upper one empty unless -t brought one.
+ */
+export async function provideRootDisk(plan: RootDiskPlan, runner: Runner): Promise<void> {
+  rmSync(plan.lower, { force: true });
+  const upper = existsSync(plan.upper) ? Promise.resolve() : emptyUpper(plan.upper, plan, runner);
+  let disk: string | undefined;
+  try {
+    disk = await rootDisk(plan.rootfs, { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs }, runner);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    await pack(plan.rootfs, plan.lower, { nopriv: plan.nopriv, mkfs: plan.tools.erofs }, runner);
+  }
+  if (disk !== undefined) symlinkSync(disk, plan.lower);
+  await upper;
+}
+
+const records = (dir: string): { key: string; record: DiskRecord }[] =>
+  (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((f) => f.endsWith(".json"))
+    .flatMap((f) => {
+      try {
+        return [{ key: f.slice(0, -5), record: JSON.parse(readFileSync(join(dir, f), "utf8")) as DiskRecord }];
+      } catch {
+        return [];
+      }
+    });
+
+function removeDisk(dir: string, key: string): void {
+  rmSync(join(dir, `${key}.json`), { force: true });
+  rmSync(join(dir, `${key}.erofs`), { force: true });
+}
+
+/** The older disks of the same folder, idle for a while (a run that opened one keeps reading it). */
+function pruneSameRoot(dir: string, key: string, record: DiskRecord): void {
+  for (const other of records(dir)) {
+    if (other.key === key || other.record.root !== record.root || other.record.nopriv !== record.nopriv) continue;
+    try {
+      if (Date.now() - statSync(join(dir, `${other.key}.erofs`)).mtimeMs > IDLE_MS) removeDisk(dir, other.key);
+    } catch {
+      removeDisk(dir, other.key);
+    }
+  }
+}
+
+/**
+ * tsminc gc: disks being packed by runs that are gone, disks whose folder is gone or has changed
+ * since (its walk gives another key), records without a disk. Returns a line per removal.
+ */
+export async function rootDiskGarbage(dir: string, mkfs: string | undefined, runner: Runner): Promise<string[]> {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const pid = /\.tmp-(\d+)$/.exec(f)?.[1];
+    if (pid !== undefined && !pidAlive(Number(pid))) {
+      rmSync(join(dir, f), { force: true });
+      removed.push(`removed ${join(dir, f)} (a root disk being packed by a run that is gone)`);
+    }
+  }
+  for (const { key, record } of records(dir)) {
+    const disk = join(dir, `${key}.erofs`);
+    const stale =
+      !existsSync(disk) ||
+      !existsSync(record.root) ||
+      mkfs === undefined ||
+      (await treeKey(record.root, record.nopriv, mkfs, runner).catch(() => "")) !== key;
+    if (stale) {
+      removeDisk(dir, key);
+      removed.push(`removed root disk ${disk} (its rootfs ${record.root} has changed or is gone)`);
+    }
+  }
+  return removed;
+}

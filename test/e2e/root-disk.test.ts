@@ -1,0 +1,177 @@
+// The root disk for real: --qemu --root-disk packs the rootfs into an EROFS disk once per state of the tree, the
+// guest overlays it with an ext4 disk of the run's tmpdir, writes (deletions, renames and special
+// files too) land in that disk, the rootfs stays byte-identical, -k/-t carry writes over, a changed rootfs gets a new
+// disk and gc removes the stale one, and a snapshot saved with one disk resumes with another's.
+// Each test has a cache folder of its own (TSMINC_CACHE), so it can count the disks.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { breedAll } from "../helpers/cli.js";
+import { leftoversAfter, leftSince, snapshot } from "../helpers/leftovers.js";
+import { busyboxRootfs } from "../helpers/rootfs.js";
+import { treeHash } from "../helpers/tree-hash.js";
+import { startTsminc, tsminc } from "../helpers/tsminc.js";
+
+const made: string[] = [];
+let busybox = "";
+
+before(async () => {
+  await breedAll();
+  busybox = busyboxRootfs("x86_64");
+});
+
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+function temp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A copy of the busybox rootfs the test may change, and a cache folder of its own. */
+function setup(): { root: string; cache: string; env: Record<string, string> } {
+  const root = join(temp("tsminc-rootdisk-root-"), "root");
+  execFileSync("cp", ["-a", busybox, root]);
+  const cache = temp("tsminc-rootdisk-cache-");
+  return { root, cache, env: { TSMINC_CACHE: cache } };
+}
+
+/** tsminc --qemu --root-disk with ARGS, and the env that points it at the test's cache. */
+const onDisk = (args: readonly string[], env: Record<string, string>) =>
+  tsminc(["--qemu", "--root-disk", ...args], undefined, undefined, env);
+
+const disks = (cache: string) => {
+  try {
+    return readdirSync(join(cache, "root-disks"))
+      .filter((f) => f.endsWith(".erofs"))
+      .sort();
+  } catch {
+    return [];
+  }
+};
+
+test("the root is an overlay of a disk packed once per state of the rootfs; a changed rootfs gets a new disk, gc removes the old", async () => {
+  const { root, cache, env } = setup();
+  const before = snapshot();
+  const look = ["sh", "-c", "grep ' / ' /proc/mounts; cat /etc/marker 2>/dev/null || echo none"];
+  const first = await onDisk(["-r", root, ...look], env);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout.toString(), /^overlay \/ overlay \S*lowerdir=\/run\/ermine\/lower,/m);
+  assert.match(first.stdout.toString(), /^none$/m);
+  const [disk] = disks(cache);
+  assert.ok(disk !== undefined);
+  // The same tree: the same disk, not packed again.
+  const again = await onDisk(["-r", root, ...look], env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual(disks(cache), [disk]);
+  // A file added to the rootfs: a new disk, which shows it.
+  writeFileSync(join(root, "etc/marker"), "v2\n");
+  const changed = await onDisk(["-r", root, ...look], env);
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.match(changed.stdout.toString(), /^v2$/m);
+  const now = disks(cache);
+  assert.equal(now.length, 2, now.join(" "));
+  const gc = await tsminc(["gc"], undefined, undefined, env);
+  assert.equal(gc.status, 0, gc.stderr);
+  assert.deepEqual(
+    disks(cache),
+    now.filter((d) => d !== disk),
+  );
+  assert.deepEqual(await leftoversAfter(before), []);
+});
+
+test("writes through the root (deletions, renames, a fifo) and through a bind land in the tmpdir; the rootfs stays byte-identical; -t carries them on", async () => {
+  const { root, env } = setup();
+  const bind = temp("tsminc-rootdisk-bind-");
+  const hash = treeHash(root);
+  const before = snapshot();
+  const script = [
+    "rm /etc/passwd",
+    "echo new >/etc/new",
+    "mkdir /d && rmdir /d",
+    "mv /etc/group /etc/group2",
+    "rm -rf /usr/bin",
+    "mkfifo /fifo",
+    "echo more >>/etc/hostname",
+    "echo out >/b/out",
+    "ls /usr; ls -p /etc | tr '\\n' ' '; [ -p /fifo ] && echo fifo",
+  ].join(" && ");
+  const first = await onDisk(["-k", "-b", `${bind}:/b`, "-r", root, "sh", "-c", script], env);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(first.stdout.toString(), "sbin\ngroup2 hostname hosts new resolv.conf fifo\n");
+  assert.equal(readFileSync(join(bind, "out"), "utf8"), "out\n");
+  assert.equal(treeHash(root), hash, "the rootfs was changed");
+  const kept = /kept (\S+);/.exec(first.stderr)?.[1];
+  assert.ok(kept !== undefined, first.stderr);
+  made.push(kept);
+  // The writes are in the kept tmpdir's upper disk (read here with e2fsprogs' debugfs).
+  const upper = join(kept, "upper.ext4");
+  const cat = execFileSync("debugfs", ["-R", "cat /storage/etc/new", upper], { stdio: ["ignore", "pipe", "ignore"] });
+  assert.equal(cat.toString(), "new\n");
+  // The kept writes, deletions included, are the next run's root.
+  const next = await onDisk(
+    ["-r", root, "-t", kept, "sh", "-c", "cat /etc/new; ls /etc/passwd /usr/bin 2>&1 | wc -l; tail -1 /etc/hostname"],
+    env,
+  );
+  assert.equal(next.status, 0, next.stderr);
+  assert.equal(next.stdout.toString(), "new\n2\nmore\n");
+  assert.equal(treeHash(root), hash);
+  rmSync(kept, { recursive: true, force: true });
+  assert.deepEqual(await leftoversAfter(before), []);
+});
+
+test("without --root-disk the root goes over 9p, as before, and nothing is packed", async () => {
+  const { root, cache, env } = setup();
+  const r = await tsminc(["--qemu", "-r", root, "grep", " / ", "/proc/mounts"], undefined, undefined, env);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.toString(), /^\S+ \/ 9p /m);
+  assert.deepEqual(disks(cache), []);
+});
+
+test("a snapshot saved with one root's disk resumes with another's, and reads only that one", async () => {
+  const a = setup();
+  const b = setup();
+  writeFileSync(join(b.root, "etc/marker"), "from b\n");
+  const env = a.env;
+  const saved = await onDisk(["-r", a.root, "cat", "/etc/hostname"], env);
+  assert.equal(saved.status, 0, saved.stderr);
+  const dry = await onDisk(["--dry-run", "-r", b.root, "true"], env);
+  assert.match(dry.stdout.toString(), /^start +resume /m);
+  const resumed = await onDisk(["-r", b.root, "cat", "/etc/marker"], env);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(resumed.stdout.toString(), "from b\n");
+  assert.equal(disks(a.cache).length, 2);
+});
+
+test("--root-disk -k, tsminc SIGKILLed after a write: the janitor keeps upper.ext4, which holds the write", async () => {
+  const { root, env } = setup();
+  const before = snapshot();
+  const run = startTsminc(
+    ["--qemu", "--root-disk", "-k", "-r", root, "sh", "-c", "echo kept >/kept; echo started; sleep 60"],
+    env,
+  );
+  await run.outputIncludes("started");
+  run.kill("SIGKILL");
+  await run.done;
+  // The janitor trims the tmpdir to what is kept, the owner file last.
+  const kept = () =>
+    leftSince(before)
+      .filter((l) => l.startsWith("tmpdir "))
+      .map((l) => l.slice(7));
+  const until = Date.now() + 10_000;
+  while (kept().some((d) => existsSync(join(d, "owner"))) && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 50));
+  const [dir, ...more] = kept();
+  assert.ok(dir !== undefined && more.length === 0, kept().join("; "));
+  made.push(dir);
+  assert.deepEqual(readdirSync(dir).sort(), ["lower", "root", "storage", "upper.ext4", "work"]);
+  const cat = execFileSync("debugfs", ["-R", "cat /storage/kept", join(dir, "upper.ext4")], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  assert.equal(cat.toString(), "kept\n");
+});
