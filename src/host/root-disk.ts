@@ -154,6 +154,17 @@ async function makeExt4(target: string, mkfs: string, runner: Runner): Promise<v
   }
 }
 
+/** `cached()`, or `alone()` when it failed because this user cannot write the cache folder. */
+async function inCacheOr<T>(cached: () => Promise<T>, alone: () => Promise<T>): Promise<T> {
+  try {
+    return await cached();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
+    return alone();
+  }
+}
+
 /** An empty upper disk at `target`: a sparse copy of the cache's empty image, made once. */
 async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): Promise<void> {
   const tool = statSync(plan.tools.ext4);
@@ -161,17 +172,20 @@ async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): P
     plan.dir,
     `empty-${sha256Text(`${plan.tools.ext4}:${tool.size}:${tool.mtimeMs}:${UPPER_DISK_BYTES}`).slice(0, 16)}.ext4`,
   );
-  try {
-    if (!existsSync(template)) {
-      mkdirSync(plan.dir, { recursive: true });
-      await makeExt4(template, plan.tools.ext4, runner);
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
-    await makeExt4(target, plan.tools.ext4, runner);
-    return;
-  }
+  const cached = await inCacheOr(
+    async () => {
+      if (!existsSync(template)) {
+        mkdirSync(plan.dir, { recursive: true });
+        await makeExt4(template, plan.tools.ext4, runner);
+      }
+      return true;
+    },
+    async () => {
+      await makeExt4(target, plan.tools.ext4, runner);
+      return false;
+    },
+  );
+  if (!cached) return;
   const copied = await runner.run("cp", ["--sparse=always", template, target]);
   if (copied.exitCode !== 0) {
     throw new MincError("system", `cannot make the root's upper disk: ${copied.stderr.trim()}`, {
@@ -188,14 +202,14 @@ async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): P
 export async function provideRootDisk(plan: RootDiskPlan, runner: Runner): Promise<void> {
   rmSync(plan.lower, { force: true });
   const upper = existsSync(plan.upper) ? Promise.resolve() : emptyUpper(plan.upper, plan, runner);
-  let disk: string | undefined;
-  try {
-    disk = await rootDisk(plan.rootfs, { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs }, runner);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") throw err;
-    await pack(plan.rootfs, plan.lower, { nopriv: plan.nopriv, mkfs: plan.tools.erofs }, runner);
-  }
+  const opts = { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs };
+  const disk = await inCacheOr<string | undefined>(
+    () => rootDisk(plan.rootfs, opts, runner),
+    async () => {
+      await pack(plan.rootfs, plan.lower, opts, runner);
+      return undefined;
+    },
+  );
   if (disk !== undefined) symlinkSync(disk, plan.lower);
   await upper;
 }
