@@ -1,14 +1,14 @@
 // Builds the static busybox of one arch from breeder/busybox.config on top of allnoconfig.
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crossPrefix, type ArchName } from "../src/core/arch.js";
-import { MincError } from "../src/core/errors.js";
 import { artifact, keyOf, type Artifact } from "./artifacts.js";
 import type { StaticLib } from "../src/core/image-licenses.js";
 import { configure } from "./configure.js";
 import { make, type BreedContext } from "./context.js";
 import { mergeFragments, type Fragment } from "./kconfig.js";
 import type { SourceTree } from "./kernel.js";
+import { applyTweaks, type SourceTweak } from "./source-tweaks.js";
 
 export interface BusyboxMeta {
   readonly seconds: number;
@@ -25,28 +25,13 @@ export interface BusyboxMeta {
  * about fifteen mounts. It is safe in a fork of ash: mount's globals live in the common buffer, which
  * ash never writes, and the forms used here (-t TYPE, --bind, remount) never read its fs list.
  */
-export const SOURCE_TWEAKS: readonly { file: string; from: string; to: string }[] = [
+export const SOURCE_TWEAKS: readonly SourceTweak[] = [
   {
     file: "util-linux/mount.c",
     from: "//applet:IF_MOUNT(APPLET(mount, BB_DIR_BIN, IF_DESKTOP(BB_SUID_MAYBE) IF_NOT_DESKTOP(BB_SUID_DROP)))",
     to: "//applet:IF_MOUNT(APPLET_NOEXEC(mount, mount, BB_DIR_BIN, BB_SUID_DROP, mount))",
   },
 ];
-
-/** Applies SOURCE_TWEAKS to the tree (again harmlessly when already done). */
-export async function tweakBusyboxTree(dir: string): Promise<void> {
-  for (const t of SOURCE_TWEAKS) {
-    const path = join(dir, t.file);
-    const text = await readFile(path, "utf8");
-    if (text.includes(t.to)) continue;
-    if (!text.includes(t.from)) {
-      throw new MincError("build", `busybox's ${t.file} is not the one tsermine knows: its applet line differs`, {
-        hint: "use busybox 1.35 (the version tsermine pins), or update SOURCE_TWEAKS in breeder/busybox.ts",
-      });
-    }
-    await writeFile(path, text.replace(t.from, t.to));
-  }
-}
 
 export async function buildBusybox(
   ctx: BreedContext,
@@ -62,7 +47,7 @@ export async function buildBusybox(
     const started = performance.now();
     const buildDir = join(ctx.cacheDir, "build", `busybox-${arch}-${tree.sha256.slice(0, 12)}`);
     await mkdir(buildDir, { recursive: true });
-    await tweakBusyboxTree(tree.dir);
+    await applyTweaks(tree.dir, SOURCE_TWEAKS, "busybox", "SOURCE_TWEAKS in breeder/busybox.ts");
     const makeArgs = ["-C", tree.dir, `O=${buildDir}`, `CROSS_COMPILE=${crossPrefix(arch, ctx.hostNodeArch)}`];
     // Every line of our fragment must survive: a dropped applet is a bug in busybox.config.
     await configure(ctx, {

@@ -15,6 +15,7 @@ import type { SourceRecord } from "../src/core/image-manifest.js";
 import { sha256File } from "../src/host/hash.js";
 import { packageRoot } from "../src/host/paths.js";
 import { SOURCE_TWEAKS } from "./busybox.js";
+import { KERNEL_TWEAKS } from "./kernel.js";
 import { HELPER_FILES } from "./helpers.js";
 
 /** Where each license text comes from: a file of the Linux tree (relative to it), or tsminc's LICENSE. */
@@ -73,6 +74,7 @@ export async function licenseFiles(image: ImageContents): Promise<Record<string,
     initramfs: image.initramfs,
     sources: image.sources,
     busyboxChanges: [...new Set(SOURCE_TWEAKS.map((t) => t.file))],
+    linuxChanges: [...new Set(KERNEL_TWEAKS.map((t) => t.file))],
     programs,
     tsminc: {
       version,

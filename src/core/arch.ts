@@ -39,6 +39,8 @@ export interface ArchInfo {
   readonly maxCpus: number;
   /** the most memory --mem may give it, in MiB */
   readonly maxMemMiB: number;
+  /** the name of the machine's main RAM block in qemu's migration stream (snapshots drop its zero pages) */
+  readonly ramBlock: string;
   /** e_machine and ELF class of its executables (elf.h: EM_X86_64, EM_AARCH64, EM_ARM) */
   readonly elfMachine: number;
   readonly elfClass: 1 | 2;
@@ -69,6 +71,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     virtioBus: "device",
     maxCpus: 64,
     maxMemMiB: 1024 * 1024,
+    ramBlock: "microvm.ram",
     elfMachine: 62,
     elfClass: 2,
     binfmtName: "qemu-x86_64",
@@ -95,6 +98,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     // virt's default GICv2 takes 8 CPUs at most.
     maxCpus: 8,
     maxMemMiB: 1024 * 1024,
+    ramBlock: "mach-virt.ram",
     elfMachine: 183,
     elfClass: 2,
     binfmtName: "qemu-aarch64",
@@ -121,6 +125,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     maxCpus: 8,
     // A 32-bit CPU on virt: RAM starts at 1 GiB and must end below 4 GiB.
     maxMemMiB: 3072,
+    ramBlock: "mach-virt.ram",
     elfMachine: 40,
     elfClass: 1,
     binfmtName: "qemu-arm",

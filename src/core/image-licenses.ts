@@ -59,6 +59,8 @@ export interface LicenseInputs {
   readonly sources: { readonly linux: SourceRecord; readonly busybox: SourceRecord };
   /** what tsminc changed in busybox's tree (files), besides configuring it */
   readonly busyboxChanges: readonly string[];
+  /** the Linux files breeder/kernel.ts changes (KERNEL_TWEAKS) */
+  readonly linuxChanges: readonly string[];
   /** each static program of the image, the image files holding it, and the libraries it was linked with */
   readonly programs: readonly {
     readonly name: string;
@@ -130,7 +132,11 @@ export function imageLicenses(inputs: LicenseInputs): ImageLicenses {
         in: [inputs.kernelImage],
         sources: [sourceOf(linux)],
         texts: [LICENSE_TEXTS["GPL-2.0-only"], LICENSE_TEXTS["Linux-syscall-note"]],
-        note: "configured by the fragments manifest.json names; the final configuration is the file config",
+        note:
+          "configured by the fragments manifest.json names; the final configuration is the file config" +
+          (inputs.linuxChanges.length > 0
+            ? `; tsminc's breeder/kernel.ts changes ${inputs.linuxChanges.join(", ")} (KERNEL_TWEAKS)`
+            : ""),
       },
       {
         name: "busybox",

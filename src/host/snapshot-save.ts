@@ -5,9 +5,11 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createWriteStream, rmSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { pipeline } from "node:stream/promises";
 import { MincError } from "../core/errors.js";
+import { withoutZeroPages } from "../core/migration-stream.js";
 import type { SnapshotPlan } from "../core/snapshot-plan.js";
 import { openQmp } from "./qmp.js";
 import { publishSnapshot, savingPath, type SnapshotOrigin, type SnapshotRecord } from "./snapshot-store.js";
@@ -43,13 +45,48 @@ async function receive(
   };
 }
 
-/** `socketPath`: where qemu sends the stream (in the run's tmpdir, which qemu's mount namespace sees). */
+function thinningPath(plan: SnapshotPlan): string {
+  return `${plan.state}.thin.tmp-${process.pid}`;
+}
+
+/**
+ * Rewrites the saved stream without its main RAM's zero-page records (core/migration-stream.ts): a
+ * 2 GiB guest's restore reads 57 MB instead of 62 and skips ~510,000 page checks, ~45 ms of a warm
+ * run here. A stream laid out otherwise (another qemu) is kept as it is.
+ */
+async function thin(
+  plan: SnapshotPlan,
+  file: string,
+  ramBlock: string,
+  received: { readonly size: number; readonly sha256: string },
+): Promise<{ size: number; sha256: string }> {
+  const thinned = withoutZeroPages(await readFile(file), ramBlock);
+  if ("refused" in thinned) return received;
+  const hash = createHash("sha256");
+  for (const part of thinned.parts) hash.update(part);
+  const tmp = thinningPath(plan);
+  await writeFile(tmp, thinned.parts, { mode: 0o600 });
+  await rename(tmp, file);
+  return { size: thinned.size, sha256: hash.digest("hex") };
+}
+
+/**
+ * Saves the VM and lets it go on: resolves once the guest runs again, with the snapshot's publication
+ * (the stream thinned, then put in place), which takes ~0.2 s more while the guest starts its job.
+ * `socketPath`: where qemu sends the stream (in the run's tmpdir, which qemu's mount namespace sees);
+ * `ramBlock`: the name of the machine's main RAM in the stream (the arch table's).
+ */
 export async function saveSnapshot(
   plan: SnapshotPlan,
   socketPath: string,
+  ramBlock: string,
   origin: SnapshotOrigin,
-): Promise<SnapshotRecord> {
+): Promise<{ readonly published: Promise<SnapshotRecord> }> {
   const saving = savingPath(plan);
+  const discard = () => {
+    rmSync(saving, { force: true });
+    rmSync(thinningPath(plan), { force: true });
+  };
   const stream = await receive(socketPath, saving);
   const qmp = await openQmp(plan.qmp);
   try {
@@ -70,13 +107,23 @@ export async function saveSnapshot(
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await qmp.run("cont");
-    const written = await stream.done;
-    return publishSnapshot(plan, saving, written, origin);
   } catch (err) {
-    rmSync(saving, { force: true });
+    stream.close();
+    discard();
     throw err;
   } finally {
     qmp.close();
-    stream.close();
   }
+  const published = (async () => {
+    try {
+      const written = await thin(plan, saving, ramBlock, await stream.done);
+      return publishSnapshot(plan, saving, written, origin);
+    } catch (err) {
+      discard();
+      throw err;
+    } finally {
+      stream.close();
+    }
+  })();
+  return { published };
 }

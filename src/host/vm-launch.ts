@@ -1,6 +1,7 @@
 // Runs a planned vm-mode container (--qemu): fills the tmpdir, starts nsrun, which becomes qemu in
 // a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
 // cleans up, always.
+import { ARCHES } from "../core/arch.js";
 import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
@@ -63,7 +64,7 @@ async function startRelay(
 /** How the VM's init gets released: at once from a snapshot, or after a boot (saving one first). */
 type Start =
   | { readonly kind: "cold" }
-  | { readonly kind: "save"; readonly unlock: () => void }
+  | { readonly kind: "save"; readonly unlock: () => void; published: Promise<void> }
   | { readonly kind: "restore"; readonly record: SnapshotRecord };
 
 /** An attempt's end: the VM's status, or a restore that did not wake (the caller boots cold). */
@@ -86,13 +87,18 @@ async function release(plan: VmPlan, start: Start, control: ControlPort, deps: V
     if (!(await control.until("ready"))) return false;
     if (start.kind === "save" && plan.snapshot !== undefined) {
       const what = `${plan.arch} ${plan.memMiB} MiB ${plan.cpus} CPU ${plan.accel}`;
-      await saveSnapshot(plan.snapshot, join(plan.tmpdir, "save.sock"), originOf(plan.image, what)).then(
-        () => undefined,
-        (err: unknown) => {
-          deps.say(`tsminc: notice: no snapshot saved: ${(err as Error).message}`);
-        },
-      );
-      start.unlock();
+      const unsaved = (err: unknown) => {
+        deps.say(`tsminc: notice: no snapshot saved: ${(err as Error).message}`);
+      };
+      // The guest is released as soon as it runs again; the snapshot is published meanwhile, and
+      // the run waits for that before it ends (runVm).
+      const saved = await saveSnapshot(
+        plan.snapshot,
+        join(plan.tmpdir, "save.sock"),
+        ARCHES[plan.arch].ramBlock,
+        originOf(plan.image, what),
+      ).catch(unsaved);
+      start.published = (saved?.published ?? Promise.resolve()).then(() => undefined, unsaved);
     }
   }
   control.release(releaseLine());
@@ -176,7 +182,10 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap, start: 
   } finally {
     control.close();
     timer.clear();
-    if (start.kind === "save") start.unlock();
+    if (start.kind === "save") {
+      await start.published;
+      start.unlock();
+    }
   }
   const stopped = stoppedStatus(seen.stoppedBySignal ? trap.first() : undefined, timer, deps.say);
   if (stopped !== undefined) return { status: stopped };
@@ -216,7 +225,7 @@ async function chooseStart(plan: VmPlan, say: (line: string) => void): Promise<S
       say(`tsminc: notice: the saved ermine ${plan.snapshot.state} is damaged (${found.damaged}); booting it anew`);
     }
     const unlock = lockSnapshot(plan.snapshot);
-    return unlock === undefined ? { kind: "cold" } : { kind: "save", unlock };
+    return unlock === undefined ? { kind: "cold" } : { kind: "save", unlock, published: Promise.resolve() };
   } catch {
     return { kind: "cold" };
   }

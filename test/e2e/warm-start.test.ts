@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ARCHES } from "../../src/core/arch.js";
+import { withoutZeroPages } from "../../src/core/migration-stream.js";
 import { breedAll } from "../helpers/cli.js";
 import { RUN_CASES } from "../helpers/cases.js";
 import { leftoversAfter, snapshot } from "../helpers/leftovers.js";
@@ -83,7 +84,9 @@ for (const arch of ["x86_64", "arm64", "arm"] as const) {
     const first = await tsminc([...base, "uname", "-m"], undefined, undefined, cache.env);
     assert.equal(first.status, 0, first.stderr);
     assert.equal(first.stdout.toString(), `${ARCHES[arch].unameMachine}\n`);
-    assertOneSound(cache.snapshots);
+    // Saved without its main RAM's zero pages: nothing is left to drop, and the stream is still whole.
+    const thinned = withoutZeroPages(readFileSync(assertOneSound(cache.snapshots)), ARCHES[arch].ramBlock);
+    assert.equal("refused" in thinned ? thinned.refused : thinned.dropped, 0);
     for (const c of RUN_CASES) {
       const args = [...base, ...(c.flags ?? []), "--", ...c.command];
       // A case whose flags change the VM has a snapshot of its own: its first run makes it.

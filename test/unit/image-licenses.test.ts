@@ -37,6 +37,7 @@ const inputs = (nsrunLibs: readonly StaticLib[] = [libc, libgcc]): LicenseInputs
     busybox: { version: "1.35.0", file: "busybox-1.35.0.tar.bz2", sha256: hex("2"), origin: "dir", from: "/srv" },
   },
   busyboxChanges: ["util-linux/mount.c"],
+  linuxChanges: ["mm/page_reporting.c"],
   programs: [
     { name: "busybox", in: ["busybox", "initramfs.cpio.gz"], libs: [libc, libgcc] },
     { name: "confine", in: ["confine", "initramfs.cpio.gz"], libs: [libc, libgcc] },
@@ -61,6 +62,7 @@ test("the licenses name Linux, busybox and the static libc with versions, sha256
   ]);
   assert.equal(byName.get("busybox")?.license, "GPL-2.0-only");
   assert.match(byName.get("busybox")?.note ?? "", /util-linux\/mount\.c/);
+  assert.match(byName.get("linux")?.note ?? "", /breeder\/kernel\.ts changes mm\/page_reporting\.c \(KERNEL_TWEAKS\)/);
   assert.equal(byName.get("glibc")?.license, "LGPL-2.1-or-later");
   assert.deepEqual(byName.get("glibc")?.in, ["busybox", "initramfs.cpio.gz", "confine", "nsrun"]);
   assert.equal(byName.get("glibc")?.sources[0]?.sha256, hex("a"));

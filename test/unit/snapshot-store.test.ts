@@ -1,0 +1,121 @@
+// The snapshot store's check before a restore: a state file unchanged since it last hashed right is
+// trusted without reading it; one written, replaced or copied since is hashed, and restamped when right.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { IMAGE_TOOLS } from "../../src/core/image-manifest.js";
+import { snapshotPaths } from "../../src/core/snapshot-plan.js";
+import {
+  publishSnapshot,
+  readSnapshot,
+  verifySnapshot,
+  type SnapshotOrigin,
+  type SnapshotRecord,
+} from "../../src/host/snapshot-store.js";
+
+/** A snapshot folder with one published snapshot of a fake image (whose manifest keeps it current). */
+function published(): { dir: string; plan: ReturnType<typeof snapshotPaths>; record: SnapshotRecord } {
+  const dir = mkdtempSync(join(tmpdir(), "tsminc-snapstore-"));
+  const image = join(dir, "image");
+  mkdirSync(image);
+  const files = { bzImage: "aa", "initramfs.cpio.gz": "bb" };
+  writeFileSync(
+    join(image, "manifest.json"),
+    JSON.stringify({
+      arch: "x86_64",
+      kernelImage: "bzImage",
+      initramfs: "initramfs.cpio.gz",
+      kernelRelease: "6.1",
+      guestInit: "g1",
+      created: "now",
+      kernelConfig: {},
+      sources: {},
+      outputs: Object.fromEntries(
+        [...Object.entries(files), ...IMAGE_TOOLS.map((t): [string, string] => [t, "cc"])].map(([f, sha]) => [
+          f,
+          { sha256: sha },
+        ]),
+      ),
+      cacheKeys: {},
+    }),
+  );
+  const origin: SnapshotOrigin = { what: "test", image: { dir: image, guestInit: "g1", files } };
+  const plan = snapshotPaths(join(dir, "snapshots"), "k1", join(dir, "qmp.sock"));
+  mkdirSync(join(dir, "snapshots"));
+  const bytes = Buffer.alloc(1 << 16, 7);
+  const saved = `${plan.state}.tmp-1`;
+  writeFileSync(saved, bytes);
+  const record = publishSnapshot(
+    plan,
+    saved,
+    { size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") },
+    origin,
+  );
+  return { dir, plan, record };
+}
+
+async function currentRecord(plan: ReturnType<typeof snapshotPaths>): Promise<SnapshotRecord> {
+  const found = await readSnapshot(plan);
+  assert.ok(typeof found === "object" && "sha256" in found, JSON.stringify(found));
+  return found;
+}
+
+test("a state file as published is trusted by its stamp: a record vouching another hash still passes", async () => {
+  const { dir, plan, record } = published();
+  try {
+    assert.ok(record.stamp !== undefined);
+    assert.equal(await verifySnapshot(plan, record), true);
+    // Not read at all: the stamp alone decides while the file is untouched.
+    assert.equal(await verifySnapshot(plan, { ...record, sha256: "0".repeat(64) }), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a state file written since (same size, one byte flipped) is hashed and refused", async () => {
+  const { dir, plan, record } = published();
+  try {
+    const bytes = readFileSync(plan.state);
+    bytes[100] = (bytes[100] ?? 0) ^ 1;
+    writeFileSync(plan.state, bytes);
+    assert.equal(await verifySnapshot(plan, await currentRecord(plan)), false);
+    assert.deepEqual((await currentRecord(plan)).stamp, record.stamp, "a refused file is not restamped");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the same bytes copied into its place are hashed once, pass, and are restamped", async () => {
+  const { dir, plan, record } = published();
+  try {
+    copyFileSync(plan.state, `${plan.state}.copy`);
+    renameSync(`${plan.state}.copy`, plan.state);
+    assert.equal(await verifySnapshot(plan, await currentRecord(plan)), true);
+    const restamped = await currentRecord(plan);
+    assert.notDeepEqual(restamped.stamp, record.stamp);
+    assert.equal(restamped.sha256, record.sha256);
+    // From now on the new stamp alone decides.
+    assert.equal(await verifySnapshot(plan, { ...restamped, sha256: "0".repeat(64) }), true);
+    // Another file of the same size, renamed into place: a new inode, hashed, refused.
+    writeFileSync(`${plan.state}.other`, Buffer.alloc(1 << 16, 8));
+    renameSync(`${plan.state}.other`, plan.state);
+    assert.equal(await verifySnapshot(plan, restamped), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a record from before stamps is hashed, and stamped when right", async () => {
+  const { dir, plan, record } = published();
+  try {
+    writeFileSync(plan.meta, JSON.stringify({ ...record, stamp: undefined }));
+    assert.equal((await currentRecord(plan)).stamp, undefined);
+    assert.equal(await verifySnapshot(plan, await currentRecord(plan)), true);
+    assert.deepEqual((await currentRecord(plan)).stamp, record.stamp);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
