@@ -413,9 +413,10 @@ int main(int argc, char **argv) {
     if (bridge != NULL) bridge_tap(bridge, uplink, tmp);
     if (exec_mode) {
         if (isatty(0)) raw_output();
-        // qemu keeps transparent huge pages (it asks for them on guest RAM): resuming a snapshot
-        // reads every page of guest RAM the guest never wrote, and a huge zero page makes that one
-        // fault per 2 MiB instead of 512 (a 2 GiB guest resumed in 0.56 s instead of 0.98 s).
+        // No transparent huge pages for qemu (it asks for them on guest RAM): a resumed snapshot
+        // writes its data pages here and there, and the host would back 2 MiB for each (a warm run of
+        // a 2 GiB guest: 156 MiB resident with them, 116 without, as fast: snapshots hold no zero pages).
+        if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) die("cannot turn off transparent huge pages for %s", command[0]);
         execvp(command[0], command);
         die("cannot run %s", command[0]);
     }
