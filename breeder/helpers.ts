@@ -16,9 +16,9 @@ export type HelperName = "nsrun" | "confine";
 /** Each helper's sources in libexec/, and the headers they include (in the cache key too). */
 const SOURCES: Readonly<Record<HelperName, readonly string[]>> = {
   nsrun: ["nsrun.c", "slirp.c", "console.c", "common.c"],
-  confine: ["confine.c", "wake.c", "common.c"],
+  confine: ["confine.c", "wake.c", "guard.c", "common.c"],
 };
-const HEADERS = ["common.h", "slirp.h", "console.h", "wake.h"];
+const HEADERS = ["common.h", "slirp.h", "console.h", "wake.h", "guard.h"];
 
 const inLibexec = (file: string) => join(packageRoot, "libexec", file);
 

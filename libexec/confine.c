@@ -27,6 +27,7 @@
  *
  * confine --mount-root ROOT [--usedev] [--nopriv] [--console PATH]
  * confine --wake S NS SEEDHEX   the wall clock and a CRNG reseed after a snapshot restore (wake.c)
+ * confine --guard CGROUP         kills the job's biggest process when it thrashes at its memory limit (guard.c)
  * confine --remount PATH FLAGS   a bind's options on top of its flags: FLAGS is a comma list of ro,
  *                                nosuid, nodev, noexec (enter.sh, for the container's binds)
  * confine [--mask] [--read-only] [--caps HEX] [--user UID:GID] [--groups G1:G2:...]
@@ -51,6 +52,7 @@
  */
 #define _GNU_SOURCE
 #include "common.h"
+#include "guard.h"
 #include "wake.h"
 
 #include <errno.h>
@@ -792,6 +794,7 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "--mount-root") == 0) return mount_root_main(argc, argv);
     if (argc == 4 && strcmp(argv[1], "--remount") == 0) return remount_main(argv[2], argv[3]);
     if (argc == 5 && strcmp(argv[1], "--wake") == 0) return wake_main(argv[2], argv[3], argv[4]);
+    if (argc == 3 && strcmp(argv[1], "--guard") == 0) return guard_main(argv[2]);
     uint64_t caps = 0;
     int have_caps = 0, seccomp = 0, nnp = 0, cgroup = -1, mask = 0, read_only = 0, env_fd = -1;
     const char *user = NULL, *groups_spec = NULL, *cwd = NULL;

@@ -46,6 +46,18 @@ test("the guest runs out of memory: the hog is OOM-killed (137) and the VM repor
   });
 });
 
+test("the root on its disks (--root-disk), a hog at its memory limit: killed (137) every time, never left thrashing", async () => {
+  // Its reclaim could only evict the programs' own code from the disk's page cache, read back at
+  // once: most such runs spun until the timeout before the guest's thrash guard (libexec/guard.c).
+  for (let i = 0; i < 3; i++) {
+    await guarded(root, async () => {
+      const hog = ["sh", "-c", "head -c 3000m /dev/zero | tail"];
+      const r = await tsminc(["--qemu", "--root-disk", "--mem", "128M", "--timeout", "90", "-r", root, ...hog]);
+      assert.equal(r.status, 137, `run ${i}: ${r.stderr}`);
+    });
+  }
+});
+
 test("a command that never ends, with --timeout: 124 in both modes", async () => {
   for (const mode of [["--qemu"], []]) {
     await guarded(root, async () => {
