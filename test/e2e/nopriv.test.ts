@@ -130,6 +130,45 @@ test("nopriv --qemu: warm start in the user's own cache: the first run saves, th
   assert.deepEqual(leftovers(who), []);
 });
 
+test("nopriv --qemu --root-disk: the disk is packed as the user, owners mapped to root; with a cache it cannot write, into the run's tmpdir", async (t) => {
+  const who = ready(t);
+  if (who === undefined) return;
+  const hash = treeHash(root);
+  const script = [
+    "id -u",
+    "stat -c %u /etc/passwd",
+    "rm /etc/passwd && echo w >/etc/w && cat /etc/w",
+    "grep ' / ' /proc/mounts | cut -d' ' -f1",
+  ].join("; ");
+  const args = ["--qemu", "--root-disk", "--nopriv", root, "sh", "-c", script];
+  const own = mkdtempSync(join(work, "cache-"));
+  await giveTo(own, who);
+  const r = await tsminc(args, undefined, who, { TSMINC_CACHE: own });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "0\n0\nw\noverlay\n");
+  const disks = join(own, "root-disks");
+  assert.ok(
+    readdirSync(disks).some((f) => f.endsWith(".erofs")),
+    readdirSync(disks).join(" "),
+  );
+  assert.deepEqual(
+    readdirSync(disks).filter((f) => statSync(join(disks, f)).uid !== who.uid),
+    [],
+  );
+  // root's own cache folder (0700): nothing can be written there, the run packs its disk alone.
+  const roots = mkdtempSync(join(tmpdir(), "tsminc-rootcache-"));
+  try {
+    const alone = await tsminc(args, undefined, who, { TSMINC_CACHE: roots });
+    assert.equal(alone.status, 0, alone.stderr);
+    assert.equal(alone.stdout.toString(), "0\n0\nw\noverlay\n");
+    assert.deepEqual(readdirSync(roots), []);
+  } finally {
+    rmSync(roots, { recursive: true, force: true });
+  }
+  assert.equal(treeHash(root), hash);
+  assert.deepEqual(leftovers(who), []);
+});
+
 const refusals: { name: string; args: (dir: string) => string[]; message: RegExp; hint: RegExp }[] = [
   { name: "a user without --nopriv", args: (dir) => ["-r", dir, "true"], message: /needs root/, hint: /--nopriv DIR/ },
   {
