@@ -14,8 +14,6 @@ export interface SnapshotPlan {
   readonly meta: string;
   /** held while one run saves the snapshot; the others boot cold meanwhile */
   readonly lock: string;
-  /** qemu's QMP socket, through which the first run saves */
-  readonly qmp: string;
 }
 
 /** What the key is made of besides the qemu argv. */
@@ -39,13 +37,12 @@ export function snapshotKey(qemuArgs: readonly string[], tmpdir: string, inputs:
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
-export function snapshotPaths(dir: string, key: string, qmp: string): SnapshotPlan {
+export function snapshotPaths(dir: string, key: string): SnapshotPlan {
   return {
     key,
     state: `${dir}/${key}.state`,
     meta: `${dir}/${key}.json`,
     lock: `${dir}/${key}.lock`,
-    qmp,
   };
 }
 

@@ -78,6 +78,8 @@ export interface VmPlan {
   readonly timeoutSec: number | undefined;
   /** the qemu part alone (a cold boot's; a restore adds -incoming, see snapshot-plan.ts) */
   readonly qemu: { readonly file: string; readonly args: readonly string[] };
+  /** qemu's QMP socket, when it has one: a first run saves the snapshot through it, an engine's exec plugs ports in */
+  readonly qmp: string | undefined;
   /** warm start: the snapshot this run resumes or saves; undefined with the reason in snapshotOff */
   readonly snapshot: SnapshotPlan | undefined;
   readonly snapshotOff: string | undefined;
@@ -161,9 +163,8 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     append: config.append,
   };
   const snapshotOff = snapshotRefusal({ ...config, nicAddress: config.network === "engine" });
-  const qmp = `${tmpdir}/${QMP_SOCKET}`;
-  // QMP: a first run saves the snapshot through it; an engine's exec plugs ports in with it.
-  const qemu = planQemu(snapshotOff === undefined || config.engine ? { ...spec, qmp } : spec);
+  const qmp = snapshotOff === undefined || config.engine ? `${tmpdir}/${QMP_SOCKET}` : undefined;
+  const qemu = planQemu(qmp === undefined ? spec : { ...spec, qmp });
   const snapshot =
     snapshotOff === undefined
       ? snapshotPaths(
@@ -175,7 +176,6 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
             ),
             guestInit: facts.guestInit,
           }),
-          qmp,
         )
       : undefined;
   const binds = config.binds.map((b) => ({
@@ -232,6 +232,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     cgroup,
     timeoutSec: config.timeoutSec,
     qemu,
+    qmp,
     snapshot,
     snapshotOff,
     rootDisk,

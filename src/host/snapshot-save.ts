@@ -73,11 +73,13 @@ async function thin(
 /**
  * Saves the VM and lets it go on: resolves once the guest runs again, with the snapshot's publication
  * (the stream thinned, then put in place), which takes ~0.2 s more while the guest starts its job.
- * `socketPath`: where qemu sends the stream (in the run's tmpdir, which qemu's mount namespace sees);
- * `ramBlock`: the name of the machine's main RAM in the stream (the arch table's).
+ * `qmpPath`: qemu's QMP socket; `socketPath`: where qemu sends the stream (in the run's tmpdir, which
+ * qemu's mount namespace sees); `ramBlock`: the name of the machine's main RAM in the stream (the
+ * arch table's).
  */
 export async function saveSnapshot(
   plan: SnapshotPlan,
+  qmpPath: string,
   socketPath: string,
   ramBlock: string,
   origin: SnapshotOrigin,
@@ -88,7 +90,7 @@ export async function saveSnapshot(
     rmSync(thinningPath(plan), { force: true });
   };
   const stream = await receive(socketPath, saving);
-  const qmp = await openQmp(plan.qmp);
+  const qmp = await openQmp(qmpPath);
   try {
     await qmp.run("migrate-set-parameters", { "max-bandwidth": UNTHROTTLED });
     // No `stop` first: the guest is idle, so one pass converges, and the VM comes out of it paused

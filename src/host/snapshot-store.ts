@@ -257,7 +257,7 @@ export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
     const files = names.filter((n) => n.split(".")[0] === key).map((n) => join(dir, n));
     let bytes = 0;
     for (const f of files) bytes += (await stat(f).catch(() => ({ size: 0 }))).size;
-    const plan = { key, state: join(dir, `${key}.state`), meta: join(dir, `${key}.json`), lock: "", qmp: "" };
+    const plan = { key, state: join(dir, `${key}.state`), meta: join(dir, `${key}.json`), lock: "" };
     const found = await readSnapshot(plan);
     entries.push({ key, record: typeof found === "object" && "sha256" in found ? found : undefined, files, bytes });
   }

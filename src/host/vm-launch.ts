@@ -85,7 +85,7 @@ async function release(plan: VmPlan, start: Start, control: ControlPort, deps: V
     }
   } else {
     if (!(await control.until("ready"))) return false;
-    if (start.kind === "save" && plan.snapshot !== undefined) {
+    if (start.kind === "save" && plan.snapshot !== undefined && plan.qmp !== undefined) {
       const what = `${plan.arch} ${plan.memMiB} MiB ${plan.cpus} CPU ${plan.accel}`;
       const unsaved = (err: unknown) => {
         deps.say(`tsminc: notice: no snapshot saved: ${(err as Error).message}`);
@@ -94,6 +94,7 @@ async function release(plan: VmPlan, start: Start, control: ControlPort, deps: V
       // the run waits for that before it ends (runVm).
       const saved = await saveSnapshot(
         plan.snapshot,
+        plan.qmp,
         join(plan.tmpdir, "save.sock"),
         ARCHES[plan.arch].ramBlock,
         originOf(plan.image, what),

@@ -43,7 +43,7 @@ function published(): { dir: string; plan: ReturnType<typeof snapshotPaths>; rec
     }),
   );
   const origin: SnapshotOrigin = { what: "test", image: { dir: image, guestInit: "g1", files } };
-  const plan = snapshotPaths(join(dir, "snapshots"), "k1", join(dir, "qmp.sock"));
+  const plan = snapshotPaths(join(dir, "snapshots"), "k1");
   mkdirSync(join(dir, "snapshots"));
   const bytes = Buffer.alloc(1 << 16, 7);
   const saved = `${plan.state}.tmp-1`;

@@ -249,7 +249,7 @@ test("warm start: a snapshot keyed by everything that must match, not by the run
   assert.ok(p.snapshot);
   assert.equal(p.snapshotOff, undefined);
   assert.match(p.snapshot.state, /^\/cache\/snapshots\/[0-9a-f]{32}\.state$/);
-  assert.equal(p.snapshot.qmp, "/run/tsminc/tsminc-T/qmp.sock");
+  assert.equal(p.qmp, "/run/tsminc/tsminc-T/qmp.sock");
   assert.ok(p.qemu.args.includes("unix:/run/tsminc/tsminc-T/qmp.sock,server=on,wait=off"));
   // Another tmpdir, same key: the share, sockets and QMP socket are not in the saved state.
   const elsewhere = planVm(
