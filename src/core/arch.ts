@@ -29,8 +29,10 @@ export interface ArchInfo {
   /** qemu-system binary and the Debian package that ships it */
   readonly qemuBinary: string;
   readonly qemuPackage: string;
-  /** -M and -cpu arguments */
+  /** -M arguments */
   readonly machine: readonly string[];
+  /** the -cpu model under TCG (qemu's default when undefined); under KVM it is the host's */
+  readonly tcgCpu: string | undefined;
   /** kernel console device for the serial port */
   readonly console: string;
   /** virtio transport: microvm and virt have virtio-mmio ("device"), pc needs PCI */
@@ -67,6 +69,10 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     qemuPackage: "qemu-system-x86",
     // microvm: no firmware tables to walk, no PCI, qboot instead of SeaBIOS.
     machine: ["-M", "microvm"],
+    // arat: the local APIC timer keeps running in idle states, so an idle guest may stop its tick
+    // (NO_HZ_IDLE, which without arat needs a broadcast timer microvm lacks: idle vCPUs woke 250
+    // times a second).
+    tcgCpu: "qemu64,+arat",
     console: "ttyS0",
     virtioBus: "device",
     maxCpus: 64,
@@ -92,7 +98,8 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     unameMachine: "aarch64",
     qemuBinary: "qemu-system-aarch64",
     qemuPackage: "qemu-system-arm",
-    machine: ["-M", "virt", "-cpu", "cortex-a57"],
+    machine: ["-M", "virt"],
+    tcgCpu: "cortex-a57",
     console: "ttyAMA0",
     virtioBus: "device",
     // virt's default GICv2 takes 8 CPUs at most.
@@ -120,6 +127,7 @@ export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
     qemuBinary: "qemu-system-arm",
     qemuPackage: "qemu-system-arm",
     machine: ["-M", "virt"],
+    tcgCpu: undefined,
     console: "ttyAMA0",
     virtioBus: "device",
     maxCpus: 8,

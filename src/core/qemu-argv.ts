@@ -58,6 +58,11 @@ export function kernelCmdline(spec: BootSpec): string[] {
     ...(spec.arch === "x86_64" && spec.accel === "tcg" && spec.tscKhz !== undefined
       ? [`tsc_early_khz=${spec.tscKhz}`]
       : []),
+    // Under TCG every vCPU reads one counter, qemu's, which never goes back; yet with 2 vCPUs the
+    // kernel's TSC sync check fails on TCG's slowness, marks the TSC unstable and falls back to
+    // jiffies: a 4 ms clock, and an idle guest that cannot stop its tick (NO_HZ_IDLE needs a real
+    // clocksource), each vCPU woken 250 times a second.
+    ...(spec.arch === "x86_64" && spec.accel === "tcg" ? ["tsc=reliable"] : []),
     ...(spec.nic === true ? [ipConfigWord(spec.nicAddress)] : []),
     ...(spec.append ?? []),
   ];
@@ -94,7 +99,7 @@ export function planQemu(spec: BootSpec): QemuPlan {
       ...info.machine,
       "-accel",
       spec.accel,
-      ...(spec.accel === "kvm" ? ["-cpu", "host"] : []),
+      ...(spec.accel === "kvm" ? ["-cpu", "host"] : info.tcgCpu === undefined ? [] : ["-cpu", info.tcgCpu]),
       "-nodefaults",
       "-no-user-config",
       "-display",
