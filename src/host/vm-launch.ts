@@ -1,11 +1,11 @@
 // Runs a planned vm-mode container (--qemu): fills the tmpdir, starts nsrun, which becomes qemu in
 // a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
 // cleans up, always.
-import { ARCHES } from "../core/arch.js";
 import { rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { join } from "node:path";
+import { ARCHES } from "../core/arch.js";
 import { restoreArgs } from "../core/snapshot-plan.js";
 import { CONTROL_PORT, type VmPlan } from "../core/vm-plan.js";
 import { EXIT } from "../core/exit-status.js";
