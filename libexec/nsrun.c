@@ -14,8 +14,8 @@
  * as an argument.
  *
  * nsrun [--user] [--net | --netns PATH] [--direct | --guest-root] [--hostname NAME] [--bind SRC]... [--cgroup PROCS_FILE]...
- *       [--exec] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP [--uplink IF]]
- *       TMPDIR ROOTFS -- COMMAND [ARG]...
+ *       [--exec [--incoming FD PATH]] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]...
+ *       [--bridge TAP [--uplink IF]] TMPDIR ROOTFS -- COMMAND [ARG]...
  *   --user      a user namespace whose root is the caller (--nopriv), with its uid and gid mapped to 0
  *   --net       a network namespace of its own
  *   --netns     the network namespace at PATH instead (an OCI engine's, made for the container)
@@ -26,6 +26,8 @@
  *   --cgroup    a cgroup.procs file to join (each of the run's cgroups, for its limits)
  *   --exec      COMMAND replaces nsrun once everything is mounted: no pid namespace (vm mode), and no
  *               transparent huge pages
+ *   --incoming  with --exec: PATH (a saved VM state) opened read-only as COMMAND's descriptor FD, which
+ *               qemu resumes from (-incoming fd:FD): it reads the file itself, with no cat and no pipe
  *   --slirp OPT            --network user: slirp4netns, with this option (repeatable), gives the
  *                          network namespace its NAT (see slirp.c); nsrun adds the rest
  *   --slirp-socket PATH    its API socket
@@ -334,7 +336,7 @@ static void pass(int sig) { (void)sig; }
 
 static void usage(void) {
     fputs("tsminc: usage: nsrun [--user] [--net] [--direct | --guest-root] [--hostname NAME] [--bind SRC]... [--cgroup FILE]... "
-          "[--exec] [--netns PATH] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP] [--uplink IF] "
+          "[--exec [--incoming FD PATH]] [--netns PATH] [--slirp OPT]... [--slirp-socket PATH] [--slirp-request JSON]... [--bridge TAP] [--uplink IF] "
           "TMPDIR ROOTFS -- COMMAND...\n",
           stderr);
     exit(LAUNCHER_FAILED);
@@ -345,7 +347,8 @@ int main(int argc, char **argv) {
     pid_t parent = getppid();
     die_with_parent(parent);
     int user = 0, net = 0, direct = 0, guest_root = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;
-    const char *hostname = NULL, *bridge = NULL, *netns = NULL, *uplink = NULL;
+    const char *hostname = NULL, *bridge = NULL, *netns = NULL, *uplink = NULL, *incoming = NULL;
+    int incoming_fd = -1;
     // Never more of any list than there are arguments.
     const char **cgroups = calloc((size_t)argc, sizeof *cgroups), **binds = calloc((size_t)argc, sizeof *binds);
     struct slirp slirp = {.options = calloc((size_t)argc, sizeof(char *)), .requests = calloc((size_t)argc, sizeof(char *))};
@@ -358,6 +361,10 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--direct") == 0) direct = 1;
         else if (strcmp(argv[i], "--guest-root") == 0) guest_root = 1;
         else if (strcmp(argv[i], "--exec") == 0) exec_mode = 1;
+        else if (strcmp(argv[i], "--incoming") == 0 && i + 2 < argc) {
+            incoming_fd = atoi(argv[++i]);
+            incoming = argv[++i];
+        }
         else if (strcmp(argv[i], "--slirp") == 0 && has_value) slirp.options[slirp.noptions++] = argv[++i];
         else if (strcmp(argv[i], "--slirp-socket") == 0 && has_value) slirp.socket = argv[++i];
         else if (strcmp(argv[i], "--slirp-request") == 0 && has_value) slirp.requests[slirp.nrequests++] = argv[++i];
@@ -372,7 +379,18 @@ int main(int argc, char **argv) {
             return LAUNCHER_FAILED;
         }
     }
-    if (argc - i < 4 || strcmp(argv[i + 2], "--") != 0) usage();
+    if (argc - i < 4 || strcmp(argv[i + 2], "--") != 0 || (incoming != NULL && (!exec_mode || incoming_fd < 3)))
+        usage();
+    // Opened as the caller, before any namespace: the state file is the caller's cache's.
+    int state = -1;
+    if (incoming != NULL) {
+        if (fcntl(incoming_fd, F_GETFD) >= 0) {
+            errno = EBUSY;
+            die("cannot pass %s as descriptor %d: it is taken", incoming, incoming_fd);
+        }
+        state = open(incoming, O_RDONLY | O_CLOEXEC);
+        if (state < 0) die("cannot open the saved VM state %s", incoming);
+    }
     const char *tmp = argv[i], *rootfs = argv[i + 1];
     char **command = argv + i + 3;
     start_janitor(parent, tmp, cgroups, ncgroups);
@@ -417,6 +435,9 @@ int main(int argc, char **argv) {
         // writes its data pages here and there, and the host would back 2 MiB for each (a warm run of
         // a 2 GiB guest: 156 MiB resident with them, 116 without, as fast: snapshots hold no zero pages).
         if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) die("cannot turn off transparent huge pages for %s", command[0]);
+        // dup2 leaves the copy open across exec; when the state got FD itself, its close-on-exec goes.
+        if (state >= 0 && (state == incoming_fd ? fcntl(state, F_SETFD, 0) : dup2(state, incoming_fd)) < 0)
+            die("cannot pass the saved VM state to %s", command[0]);
         execvp(command[0], command);
         die("cannot run %s", command[0]);
     }

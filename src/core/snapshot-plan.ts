@@ -1,7 +1,6 @@
 // Warm start, the pure part: whether a vm-mode run may resume a saved ermine, the key everything
 // that must match goes into, where its files are, and the restore's qemu argv.
 import { createHash } from "node:crypto";
-import { shellQuote } from "./shell-quote.js";
 
 /** Bumped when the snapshot protocol (guest-init's await_release, the files) changes. */
 export const SNAPSHOT_FORMAT = 1;
@@ -46,9 +45,17 @@ export function snapshotPaths(dir: string, key: string): SnapshotPlan {
   };
 }
 
-/** The run's argv resuming the saved state: qemu loads it with `cat` and starts the guest by itself. */
+/** The descriptor qemu reads a saved state from: nsrun opens the file there (its --incoming). */
+export const STATE_FD = 3;
+
+/**
+ * The run's argv (nsrun's, then qemu's) resuming the saved state: nsrun opens the file as qemu's
+ * descriptor STATE_FD, and qemu reads it from there and starts the guest by itself. Not
+ * `exec:cat FILE`: a shell, a cat and a pipe qemu drained 64 KiB at a time cost a warm run of a 2 GiB
+ * guest 20-28 ms.
+ */
 export function restoreArgs(args: readonly string[], state: string): string[] {
-  return [...args, "-incoming", `exec:cat ${shellQuote(state)}`];
+  return ["--incoming", String(STATE_FD), state, ...args, "-incoming", `fd:${STATE_FD}`];
 }
 
 /** Why a run boots cold without saving anything, or undefined when it may use a snapshot. */

@@ -1,6 +1,7 @@
 // The image's nsrun on its own (both modes' first process): the root it mounts, the status it passes
 // on, its own failures, each one line and 125, with nothing mounted left behind, and its janitor.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, test, type TestContext } from "node:test";
@@ -118,6 +119,11 @@ test("nsrun: its own failures are one line naming what failed, and 125, with not
       [["/nonexistent-tmp", rootfs, "--", "/bin/true"], /^tsminc: cannot enter \/nonexistent-tmp: No such file/],
       [[tmp, "/nonexistent-root", "--", "/bin/true"], /^tsminc: cannot bind \/nonexistent-root: No such file/],
       [[tmp, rootfs, "--", "/nonexistent-program"], /^tsminc: cannot run \/nonexistent-program: No such file/],
+      [["--incoming", "3", "/etc/hostname", tmp, rootfs, "--", "/bin/true"], /^tsminc: usage: nsrun /],
+      [
+        ["--incoming", "3", "/nonexistent-state", "--exec", tmp, rootfs, "--", "/bin/true"],
+        /^tsminc: cannot open the saved VM state \/nonexistent-state: No such file/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await run(args);
@@ -126,6 +132,31 @@ test("nsrun: its own failures are one line naming what failed, and 125, with not
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0] ?? "", message);
     }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  assert.deepEqual(await leftoversAfter(before), []);
+});
+
+test("nsrun --exec --incoming FD PATH: PATH is the command's descriptor FD, read-only; a taken FD is refused", async (t) => {
+  if (!asRoot(t)) return;
+  const before = snapshot();
+  const tmp = makeTmpdir();
+  try {
+    const state = join(tmp, "it's $a state");
+    writeFileSync(state, "saved\n");
+    const probe = `cat <&3; echo more >&3 2>/dev/null || echo "read-only"; [ -e /proc/self/fd/4 ] || echo "no other"`;
+    const r = await run(["--incoming", "3", state, "--exec", tmp, rootfs, "--", "/bin/sh", "-c", probe]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "saved\nread-only\nno other\n");
+    // Descriptor 3 already open in nsrun (here a pipe of the caller's) is never replaced.
+    const taken = spawnSync(nsrun, ["--incoming", "3", state, "--exec", tmp, rootfs, "--", "/bin/true"], {
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
+      encoding: "utf8",
+    });
+    assert.equal(taken.status, 125, taken.stderr);
+    assert.match(taken.stderr, /^tsminc: cannot pass .*it's \$a state as descriptor 3: it is taken/);
+    assert.equal(taken.stderr.trimEnd().split("\n").length, 1, taken.stderr);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -294,8 +294,11 @@ test("--dry-run prints the plan and the qemu argv, and starts nothing", async ()
     assert.match(out, /^command +sh -c 'echo \$HOME'$/m);
     assert.match(
       out,
-      /^ {2}\S+\/x86_64\/nsrun --net --slirp .* --bridge tsminc0 --exec \/run\/tsminc\/tsminc-RANDOM \S+ -- qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage.* -netdev tap,id=net0,ifname=tsminc0/m,
+      /^ {2}\S+\/x86_64\/nsrun (--incoming 3 \S+\.state )?--net --slirp .* --bridge tsminc0 --exec \/run\/tsminc\/tsminc-RANDOM \S+ -- qemu-system-x86_64 -M microvm .*-kernel \S+\/bzImage.* -netdev tap,id=net0,ifname=tsminc0/m,
     );
+    // A warm start: nsrun opens the saved state as qemu's descriptor 3, which qemu resumes from.
+    const resumes = /^start +resume (\S+\.state) /m.exec(out)?.[1];
+    if (resumes !== undefined) assert.match(out, new RegExp(`nsrun --incoming 3 ${resumes} .* -incoming fd:3$`, "m"));
   });
 });
 

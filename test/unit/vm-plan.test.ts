@@ -269,9 +269,23 @@ test("warm start: a snapshot keyed by everything that must match, not by the run
     [{}, { guestInit: "g1", qemuIds: { "qemu-system-x86_64": "/usr/bin/qemu-system-x86_64:2:1" } }],
   ] as const)
     assert.notEqual(key(raw, over), p.snapshot.key, JSON.stringify([raw, over]));
-  // A restore adds only -incoming to the argv.
-  assert.deepEqual(restoreArgs(["-m", "128"], "/c/k.state"), ["-m", "128", "-incoming", "exec:cat /c/k.state"]);
-  assert.deepEqual(restoreArgs([], "/c/it's.state").slice(-1), ["exec:cat '/c/it'\\''s.state'"]);
+  // A restore adds only nsrun's --incoming and qemu's -incoming to the argv.
+  assert.deepEqual(restoreArgs(["--exec", "/t", "/", "--", "qemu", "-m", "128"], "/c/k.state"), [
+    "--incoming",
+    "3",
+    "/c/k.state",
+    "--exec",
+    "/t",
+    "/",
+    "--",
+    "qemu",
+    "-m",
+    "128",
+    "-incoming",
+    "fd:3",
+  ]);
+  // The path is a word of nsrun's argv, never a shell's.
+  assert.deepEqual(restoreArgs([], "/c/it's $x.state").slice(0, 3), ["--incoming", "3", "/c/it's $x.state"]);
 });
 
 test("warm start is off with --no-snapshot, --debug and an engine's network, and says why", () => {
