@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 
 /** Bumped when the snapshot protocol (guest-init's await_release, the files) changes. */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 export interface SnapshotPlan {
   readonly key: string;
@@ -11,6 +11,11 @@ export interface SnapshotPlan {
   readonly state: string;
   /** its record: size and sha256, checked before a restore is released (snapshot-store.ts) */
   readonly meta: string;
+  /**
+   * a root disk VM's upper disk as it was saved: the guest mounts it before the snapshot point, so a
+   * resumed run starts from a copy of this one (root-disk.ts)
+   */
+  readonly upper: string;
   /** held while one run saves the snapshot; the others boot cold meanwhile */
   readonly lock: string;
 }
@@ -41,6 +46,7 @@ export function snapshotPaths(dir: string, key: string): SnapshotPlan {
     key,
     state: `${dir}/${key}.state`,
     meta: `${dir}/${key}.json`,
+    upper: `${dir}/${key}.upper`,
     lock: `${dir}/${key}.lock`,
   };
 }
@@ -63,9 +69,12 @@ export function snapshotRefusal(config: {
   readonly snapshot: boolean;
   readonly debug: boolean;
   readonly nicAddress: boolean;
+  /** -t brought a root disk VM's upper disk, which the guest mounts when it boots */
+  readonly keptUpper: boolean;
 }): string | undefined {
   if (!config.snapshot) return "--no-snapshot";
   if (config.debug) return "--debug shows the boot";
   if (config.nicAddress) return "the engine's network gives each VM its own address at boot";
+  if (config.keptUpper) return "-t: its kept upper disk is mounted as the VM boots";
   return undefined;
 }

@@ -162,7 +162,11 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     ...(config.network === "engine" ? { nic: true, nicAddress: engineNet(facts) } : {}),
     append: config.append,
   };
-  const snapshotOff = snapshotRefusal({ ...config, nicAddress: config.network === "engine" });
+  const snapshotOff = snapshotRefusal({
+    ...config,
+    nicAddress: config.network === "engine",
+    keptUpper: rootDisk !== undefined && facts.tempdir === "kept-disk",
+  });
   const qmp = snapshotOff === undefined || config.engine ? `${tmpdir}/${QMP_SOCKET}` : undefined;
   const qemu = planQemu(qmp === undefined ? spec : { ...spec, qmp });
   const snapshot =

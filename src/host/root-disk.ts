@@ -185,8 +185,12 @@ async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): P
       return false;
     },
   );
-  if (!cached) return;
-  const copied = await runner.run("cp", ["--sparse=always", template, target]);
+  if (cached) await copyUpperDisk(template, target, runner);
+}
+
+/** Copies an upper disk image, its holes kept (64 GiB long, a few MiB of it written). */
+export async function copyUpperDisk(from: string, to: string, runner: Runner): Promise<void> {
+  const copied = await runner.run("cp", ["--sparse=always", from, to]);
   if (copied.exitCode !== 0) {
     throw new MincError("system", `cannot make the root's upper disk: ${copied.stderr.trim()}`, {
       hint: "check that the run's folder has room, or leave out --root-disk",
@@ -195,13 +199,33 @@ async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): P
 }
 
 /**
+ * The run's upper disk: the one -t brought, a copy of `saved` (the upper disk a snapshot was saved
+ * with, which the resumed guest has mounted already), or an empty one. A disk of an earlier attempt
+ * of this run (a snapshot that could not be resumed) is replaced.
+ */
+export async function provideUpperDisk(
+  plan: RootDiskPlan,
+  from: "kept" | "empty" | { readonly saved: string },
+  runner: Runner,
+): Promise<void> {
+  if (from === "kept" && existsSync(plan.upper)) return;
+  rmSync(plan.upper, { force: true });
+  if (typeof from === "object") await copyUpperDisk(from.saved, plan.upper, runner);
+  else await emptyUpper(plan.upper, plan, runner);
+}
+
+/**
  * Puts the run's disks in its tmpdir: the lower one a link to the cached packed rootfs (or, when this
  * user cannot write the cache, say --nopriv with root's HOME, one packed for this run alone, gone with
- * its tmpdir), the upper one empty unless -t brought one.
+ * its tmpdir), the upper one as provideUpperDisk says.
  */
-export async function provideRootDisk(plan: RootDiskPlan, runner: Runner): Promise<void> {
+export async function provideRootDisk(
+  plan: RootDiskPlan,
+  upperFrom: Parameters<typeof provideUpperDisk>[1],
+  runner: Runner,
+): Promise<void> {
   rmSync(plan.lower, { force: true });
-  const upper = existsSync(plan.upper) ? Promise.resolve() : emptyUpper(plan.upper, plan, runner);
+  const upper = provideUpperDisk(plan, upperFrom, runner);
   const opts = { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs };
   const disk = await inCacheOr<string | undefined>(
     () => rootDisk(plan.rootfs, opts, runner),

@@ -12,7 +12,13 @@ import { MincError } from "../core/errors.js";
 import { withoutZeroPages } from "../core/migration-stream.js";
 import type { SnapshotPlan } from "../core/snapshot-plan.js";
 import { openQmp } from "./qmp.js";
-import { publishSnapshot, savingPath, type SnapshotOrigin, type SnapshotRecord } from "./snapshot-store.js";
+import {
+  publishSnapshot,
+  savingPath,
+  upperSavingPath,
+  type SnapshotOrigin,
+  type SnapshotRecord,
+} from "./snapshot-store.js";
 
 /** qemu 7.2 throttles a migration to 32 MiB/s by default: a snapshot of ~20 MiB would take 0.6 s. */
 const UNTHROTTLED = 64 * 2 ** 30;
@@ -75,7 +81,8 @@ async function thin(
  * (the stream thinned, then put in place), which takes ~0.2 s more while the guest starts its job.
  * `qmpPath`: qemu's QMP socket; `socketPath`: where qemu sends the stream (in the run's tmpdir, which
  * qemu's mount namespace sees); `ramBlock`: the name of the machine's main RAM in the stream (the
- * arch table's).
+ * arch table's); `copyUpper`: a root disk VM's, copies its upper disk (mounted by the guest) to the
+ * path given while the VM is paused, its writes flushed: the disk as the saved guest knows it.
  */
 export async function saveSnapshot(
   plan: SnapshotPlan,
@@ -83,11 +90,14 @@ export async function saveSnapshot(
   socketPath: string,
   ramBlock: string,
   origin: SnapshotOrigin,
+  copyUpper?: (to: string) => Promise<void>,
 ): Promise<{ readonly published: Promise<SnapshotRecord> }> {
   const saving = savingPath(plan);
+  const upper = copyUpper === undefined ? undefined : upperSavingPath(plan);
   const discard = () => {
     rmSync(saving, { force: true });
     rmSync(thinningPath(plan), { force: true });
+    if (upper !== undefined) rmSync(upper, { force: true });
   };
   const stream = await receive(socketPath, saving);
   const qmp = await openQmp(qmpPath);
@@ -108,7 +118,13 @@ export async function saveSnapshot(
         });
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    await qmp.run("cont");
+    // The end of a migration flushes the disks and lets them go (qemu's bdrv_inactivate_all); cont
+    // takes them back. The guest goes on whatever happened to the copy.
+    try {
+      if (copyUpper !== undefined && upper !== undefined) await copyUpper(upper);
+    } finally {
+      await qmp.run("cont");
+    }
   } catch (err) {
     stream.close();
     discard();
@@ -119,7 +135,7 @@ export async function saveSnapshot(
   const published = (async () => {
     try {
       const written = await thin(plan, saving, ramBlock, await stream.done);
-      return publishSnapshot(plan, saving, written, origin);
+      return publishSnapshot(plan, saving, written, origin, upper);
     } catch (err) {
       discard();
       throw err;

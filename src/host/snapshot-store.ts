@@ -1,7 +1,8 @@
 // Warm start's files under ~/.cache/tsminc/snapshots: KEY.state (qemu's migration stream), KEY.json
-// (its size, sha256 and stamp), KEY.lock (the one run saving it) and KEY.state.tmp-PID (a save under way).
-// A snapshot counts only when its record is there and agrees with the state: the state is renamed
-// into place first, the record after it, so a crashed save leaves nothing that looks complete.
+// (its size, sha256 and stamp), KEY.upper (a root disk VM's upper disk as saved), KEY.lock (the one run
+// saving it) and KEY.*.tmp-PID (a save under way). A snapshot counts only when its record is there and
+// agrees with its files: they are renamed into place first, the record after them, so a crashed save
+// leaves nothing that looks complete.
 import {
   closeSync,
   mkdirSync,
@@ -17,7 +18,7 @@ import {
 import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { ImageFacts } from "../core/host-facts.js";
-import type { SnapshotPlan } from "../core/snapshot-plan.js";
+import { snapshotPaths, type SnapshotPlan } from "../core/snapshot-plan.js";
 import { sha256File } from "./hash.js";
 import { readManifest } from "./image-manifest.js";
 import { pidAlive } from "./pid-alive.js";
@@ -53,6 +54,8 @@ export interface SnapshotRecord extends SnapshotOrigin {
   readonly created: string;
   /** the state file as it was when it last hashed to sha256 (absent in records older than stamps) */
   readonly stamp?: FileStamp;
+  /** KEY.upper as it was published (a root disk VM's); any other file there makes the snapshot damaged */
+  readonly upper?: FileStamp;
 }
 
 function toStamp({ dev, ino, size, mtimeNs, ctimeNs }: BigIntStats): FileStamp {
@@ -122,7 +125,7 @@ export function pruneObsolete(dir: string): string[] {
     }
     if (!obsolete(record)) continue;
     const key = name.slice(0, -".json".length);
-    removeSnapshot({ meta: join(dir, name), state: join(dir, `${key}.state`) });
+    removeSnapshot(snapshotPaths(dir, key));
     done.push(`removed snapshot ${key} (its image is gone or was bred again)`);
   }
   return done;
@@ -150,6 +153,8 @@ export async function readSnapshot(plan: SnapshotPlan): Promise<SnapshotRecord |
       return { damaged: "its record is not this snapshot's" };
     if (size === undefined) return { damaged: "its state file is missing" };
     if (size !== record.size) return { damaged: `its state file has ${size} bytes, not ${record.size}` };
+    if (record.upper !== undefined && !sameStamp(record.upper, await stampOf(plan.upper)))
+      return { damaged: "its upper disk is missing or was changed" };
     return record;
   } catch {
     return { damaged: "its record is not JSON" };
@@ -177,10 +182,11 @@ export async function verifySnapshot(plan: SnapshotPlan, record: SnapshotRecord)
   return true;
 }
 
-/** Removes a snapshot: the record first, so no run takes the state meanwhile. */
-export function removeSnapshot(plan: Pick<SnapshotPlan, "meta" | "state">): void {
+/** Removes a snapshot: the record first, so no run takes its files meanwhile. */
+export function removeSnapshot(plan: Pick<SnapshotPlan, "meta" | "state" | "upper">): void {
   rmSync(plan.meta, { force: true });
   rmSync(plan.state, { force: true });
+  rmSync(plan.upper, { force: true });
 }
 
 function lockHolder(lock: string): number | undefined {
@@ -223,18 +229,36 @@ export function savingPath(plan: SnapshotPlan): string {
   return `${plan.state}.tmp-${process.pid}`;
 }
 
-/** Puts a complete save in place: the state, then its record (size and sha256 as received). */
+/** Where a save copies a root disk VM's upper disk while the VM is paused. */
+export function upperSavingPath(plan: SnapshotPlan): string {
+  return `${plan.upper}.tmp-${process.pid}`;
+}
+
+/**
+ * Puts a complete save in place: the upper disk copied while it was paused (`upper`, a root disk
+ * VM's), the state, then its record (size and sha256 as received).
+ */
 export function publishSnapshot(
   plan: SnapshotPlan,
   saved: string,
   written: { readonly size: number; readonly sha256: string },
   origin: SnapshotOrigin,
+  upper?: string,
 ): SnapshotRecord {
   if (statSync(saved).size !== written.size)
     throw new Error(`${saved} does not hold the ${written.size} bytes received`);
+  if (upper !== undefined) renameSync(upper, plan.upper);
+  const upperStamp = upper === undefined ? {} : { upper: toStamp(statSync(plan.upper, { bigint: true })) };
   renameSync(saved, plan.state);
   const stamp = toStamp(statSync(plan.state, { bigint: true }));
-  const record: SnapshotRecord = { key: plan.key, ...written, created: new Date().toISOString(), ...origin, stamp };
+  const record: SnapshotRecord = {
+    key: plan.key,
+    ...written,
+    created: new Date().toISOString(),
+    ...origin,
+    stamp,
+    ...upperStamp,
+  };
   writeRecord(plan, record);
   // The images' earlier snapshots go: each breed would otherwise leave ~20 MiB behind for good.
   pruneObsolete(dirname(plan.state));
@@ -255,10 +279,10 @@ export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
   const entries: SnapshotEntry[] = [];
   for (const key of keys) {
     const files = names.filter((n) => n.split(".")[0] === key).map((n) => join(dir, n));
+    // What the files take on disk: a saved upper disk is sparse (64 GiB long, a few MiB used).
     let bytes = 0;
-    for (const f of files) bytes += (await stat(f).catch(() => ({ size: 0 }))).size;
-    const plan = { key, state: join(dir, `${key}.state`), meta: join(dir, `${key}.json`), lock: "" };
-    const found = await readSnapshot(plan);
+    for (const f of files) bytes += (await stat(f).catch(() => ({ blocks: 0 }))).blocks * 512;
+    const found = await readSnapshot(snapshotPaths(dir, key));
     entries.push({ key, record: typeof found === "object" && "sha256" in found ? found : undefined, files, bytes });
   }
   return entries;
@@ -285,9 +309,9 @@ export async function snapshotGarbage(dir: string): Promise<string[]> {
   }
   const left = new Set(await readdir(dir).catch(() => [] as string[]));
   for (const name of left) {
-    const key = name.replace(/\.state$/, "");
+    const key = name.replace(/\.(state|upper)$/, "");
     if (key === name || left.has(`${key}.json`) || left.has(`${key}.lock`)) continue;
-    remove(name, "a state with no record");
+    remove(name, `a saved ${name.endsWith(".upper") ? "upper disk" : "state"} with no record`);
   }
   return done;
 }

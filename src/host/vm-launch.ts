@@ -30,7 +30,7 @@ import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
 import { fillVmTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
-import { provideRootDisk } from "./root-disk.js";
+import { copyUpperDisk, provideRootDisk, provideUpperDisk } from "./root-disk.js";
 
 export interface VmLaunchDeps {
   readonly runner: Runner;
@@ -92,12 +92,14 @@ async function release(plan: VmPlan, start: Start, control: ControlPort, deps: V
       };
       // The guest is released as soon as it runs again; the snapshot is published meanwhile, and
       // the run waits for that before it ends (runVm).
+      const disk = plan.rootDisk;
       const saved = await saveSnapshot(
         plan.snapshot,
         plan.qmp,
         join(plan.tmpdir, "save.sock"),
         ARCHES[plan.arch].ramBlock,
         originOf(plan.image, what),
+        disk === undefined ? undefined : (to) => copyUpperDisk(disk.upper, to, deps.runner),
       ).catch(unsaved);
       start.published = (saved?.published ?? Promise.resolve()).then(() => undefined, unsaved);
     }
@@ -219,8 +221,11 @@ async function runVm(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap, start: 
 async function chooseStart(plan: VmPlan, say: (line: string) => void): Promise<Start> {
   if (plan.snapshot === undefined) return { kind: "cold" };
   try {
-    const found = await readSnapshot(plan.snapshot);
-    if (typeof found === "object" && "sha256" in found) return { kind: "restore", record: found };
+    let found = await readSnapshot(plan.snapshot);
+    if (typeof found === "object" && "sha256" in found) {
+      if (plan.rootDisk === undefined || found.upper !== undefined) return { kind: "restore", record: found };
+      found = { damaged: "it has no upper disk" };
+    }
     if (found !== "absent") {
       removeSnapshot(plan.snapshot);
       say(`tsminc: notice: the saved ermine ${plan.snapshot.state} is damaged (${found.damaged}); booting it anew`);
@@ -232,14 +237,36 @@ async function chooseStart(plan: VmPlan, say: (line: string) => void): Promise<S
   }
 }
 
+/**
+ * How the run starts, with its root disks in place: the upper one that -t brought, else a copy of the
+ * one its snapshot was saved with (the resumed guest has it mounted), else an empty one.
+ */
+async function startWithDisks(plan: VmPlan, deps: VmLaunchDeps, first: boolean): Promise<Start> {
+  const start = await chooseStart(plan, deps.say);
+  const disk = plan.rootDisk;
+  if (disk === undefined) return start;
+  const upper = plan.reuse
+    ? "kept"
+    : start.kind === "restore" && plan.snapshot
+      ? { saved: plan.snapshot.upper }
+      : "empty";
+  try {
+    await (first ? provideRootDisk(disk, upper, deps.runner) : provideUpperDisk(disk, upper, deps.runner));
+  } catch (err) {
+    if (start.kind === "save") start.unlock();
+    throw err;
+  }
+  return start;
+}
+
 /** Runs the VM, from a snapshot when it can; a snapshot that cannot be resumed is replaced by a boot that saves a new one. */
 async function runWarmOrCold(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap): Promise<number> {
-  const first = await runVm(plan, deps, trap, await chooseStart(plan, deps.say));
+  const first = await runVm(plan, deps, trap, await startWithDisks(plan, deps, true));
   if ("status" in first) return first.status;
   if (plan.snapshot !== undefined) removeSnapshot(plan.snapshot);
   deps.say(`tsminc: notice: the saved ermine could not be resumed (${first.unresumable}); booting it anew`);
   for (const s of plan.sockets) rmSync(s.path, { force: true });
-  const again = await runVm(plan, deps, trap, await chooseStart(plan, deps.say));
+  const again = await runVm(plan, deps, trap, await startWithDisks(plan, deps, false));
   return "status" in again ? again.status : EXIT.guestDied;
 }
 
@@ -247,7 +274,6 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
   const { trap } = deps;
   try {
     fillVmTmpdir(plan);
-    if (plan.rootDisk) await provideRootDisk(plan.rootDisk, deps.runner);
     if (plan.cgroup) applyCgroups(plan.cgroup);
     // qemu would fail on a port in use only after booting: say so first, in one line.
     if (plan.publish.length > 0) await (await import("./ports.js")).checkPortsFree(plan.publish);

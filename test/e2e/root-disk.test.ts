@@ -1,11 +1,12 @@
 // The root disk for real: --qemu --root-disk packs the rootfs into an EROFS disk once per state of the tree, the
 // guest overlays it with an ext4 disk of the run's tmpdir, writes (deletions, renames and special
 // files too) land in that disk, the rootfs stays byte-identical, -k/-t carry writes over, a changed rootfs gets a new
-// disk and gc removes the stale one, and a snapshot saved with one disk resumes with another's.
+// disk and gc removes the stale one, and a snapshot saved with one disk resumes with another's; the
+// upper disk, mounted before the snapshot point, is saved with the snapshot and copied for each run.
 // Each test has a cache folder of its own (TSMINC_CACHE), so it can count the disks.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -146,6 +147,63 @@ test("a snapshot saved with one root's disk resumes with another's, and reads on
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.equal(resumed.stdout.toString(), "from b\n");
   assert.equal(disks(a.cache).length, 2);
+});
+
+/** The snapshot folder's saved upper disks, each with its stamp (inode, size, mtime and ctime). */
+const savedUppers = (cache: string) => {
+  const dir = join(cache, "snapshots");
+  return (existsSync(dir) ? readdirSync(dir) : [])
+    .filter((f) => f.endsWith(".upper"))
+    .map((f) => {
+      const st = statSync(join(dir, f), { bigint: true });
+      return { path: join(dir, f), stamp: `${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}` };
+    });
+};
+
+test("the upper disk is mounted before the snapshot point: saved with it, copied for each resumed run, never written", async () => {
+  const { root, cache, env } = setup();
+  const hash = treeHash(root);
+  const first = await onDisk(["-r", root, "sh", "-c", "echo one >/one; cat /one"], env);
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(first.stdout.toString(), "one\n");
+  const [saved, ...more] = savedUppers(cache);
+  assert.ok(saved !== undefined && more.length === 0, JSON.stringify(savedUppers(cache)));
+  // As saved: what the guest had written back by then (the overlay's folders may still be in its
+  // memory, which the snapshot holds), nothing of the saving run's writes.
+  const ls = (disk: string, dir: string) =>
+    execFileSync("debugfs", ["-R", `ls -p ${dir}`, disk], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .split("\n")
+      .flatMap((l) => {
+        const name = l.split("/")[5];
+        return name === undefined || name === "" || name === "." || name === ".." ? [] : [name];
+      })
+      .sort();
+  const asSaved = ls(saved.path, "/");
+  assert.ok(
+    asSaved.includes("lost+found") && asSaved.every((n) => ["lost+found", "storage", "work"].includes(n)),
+    asSaved.join(" "),
+  );
+  for (let i = 0; i < 2; i++) {
+    assert.match((await onDisk(["--dry-run", "-r", root, "true"], env)).stdout.toString(), /^start +resume /m);
+    const r = await onDisk(
+      ["-k", "-r", root, "sh", "-c", "cat /one 2>&1; echo two >/two; rm /etc/hostname; cat /two; ls /etc"],
+      env,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout.toString(),
+      "cat: can't open '/one': No such file or directory\ntwo\ngroup\nhosts\npasswd\nresolv.conf\n",
+    );
+    const kept = /kept (\S+);/.exec(r.stderr)?.[1];
+    assert.ok(kept !== undefined, r.stderr);
+    made.push(kept);
+    // The run's writes are in its own copy (the kept tmpdir's), the saved disk is as it was.
+    assert.deepEqual(ls(join(kept, "upper.ext4"), "/storage"), ["etc", "two"]);
+    assert.deepEqual(savedUppers(cache), [saved]);
+    assert.deepEqual(ls(saved.path, "/"), asSaved);
+  }
+  assert.equal(treeHash(root), hash);
 });
 
 test("--root-disk -k, tsminc SIGKILLed after a write: the janitor keeps upper.ext4, which holds the write", async () => {

@@ -379,3 +379,14 @@ test("root disk: off without --root-disk, with --direct, without mkfs.erofs, or 
     assert.doesNotMatch(p.files.runSh, /mount_root_disk/);
   }
 });
+
+test("root disk with -t and its kept upper disk: the disks, but no warm start (the guest mounts the upper at boot)", () => {
+  const kept = plan({ rootDisk: true, tempdir: "/k" }, { tempdir: "kept-disk" });
+  assert.ok(kept.rootDisk !== undefined);
+  assert.equal(kept.snapshot, undefined);
+  assert.match(kept.snapshotOff ?? "", /^-t: its kept upper disk is mounted as the VM boots$/);
+  // Any other root disk run resumes, its snapshot with a saved upper disk beside the state.
+  const warm = plan({ rootDisk: true });
+  assert.equal(warm.snapshotOff, undefined);
+  assert.equal(warm.snapshot?.upper, warm.snapshot?.state.replace(/\.state$/, ".upper"));
+});
