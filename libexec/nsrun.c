@@ -36,6 +36,8 @@
  *   --uplink IF            bridge TAP with IF instead, whose IPv4 and MAC addresses the VM takes over
  *                          (the engine's interface in --netns: the guest is configured with them)
  * nsrun --console-socket PATH [--console-size ROWS COLS] -- COMMAND [ARG]...: see console.c.
+ * nsrun --probe-io-uring: exits 0 when this process may set up an io_uring (qemu's aio=io_uring for
+ * the root's disks), 1 when the kernel or a seccomp filter refuses it; prints nothing.
  * Its own failures print one "tsminc: ..." line and exit 125, tsminc's status for a launcher failure.
  */
 #define _GNU_SOURCE
@@ -55,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/io_uring.h>
 #include <linux/magic.h>
 #include <linux/sched.h>
 #include <sys/prctl.h>
@@ -342,8 +345,19 @@ static void usage(void) {
     exit(LAUNCHER_FAILED);
 }
 
+/* An io_uring of two entries, set up and closed at once: whether qemu could have one. */
+static int probe_io_uring(void) {
+    struct io_uring_params params;
+    memset(&params, 0, sizeof params);
+    int fd = (int)syscall(SYS_io_uring_setup, 2, &params);
+    if (fd < 0) return 1;
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--console-socket") == 0) console_main(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "--probe-io-uring") == 0) return probe_io_uring();
     pid_t parent = getppid();
     die_with_parent(parent);
     int user = 0, net = 0, direct = 0, guest_root = 0, exec_mode = 0, ncgroups = 0, nbinds = 0;

@@ -31,6 +31,8 @@ export interface HostFacts {
   readonly qemuBinaries: ReadonlySet<string>;
   /** mkfs.erofs and mkfs.ext4, which make vm mode's root disks (probed for vm-mode runs only) */
   readonly rootDiskTools: { readonly erofs: string | undefined; readonly ext4: string | undefined };
+  /** whether qemu may read and write the root's disks through io_uring (probed for --root-disk runs only) */
+  readonly ioUring: boolean | undefined;
   /** where root disks are kept: ~/.cache/tsminc/root-disks */
   readonly rootDiskDir: string;
   readonly rootfs: "dir" | "missing" | "not-dir";

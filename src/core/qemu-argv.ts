@@ -16,7 +16,8 @@ export interface BootSpec {
    * the container's root as disks (root-disk-plan.ts): the rootfs packed, read-only, and the writable
    * upper layer, which the guest finds by their serial numbers
    */
-  readonly rootDisk?: { readonly lower: string; readonly upper: string };
+  /** the root's disks; `aio`: qemu's I/O engine for them (io_uring where the host allows it) */
+  readonly rootDisk?: { readonly lower: string; readonly upper: string; readonly aio?: "io_uring" };
   /**
    * Where the serial console goes: "stdio" (qemu's stdin and stdout, e.g. a terminal; Ctrl-C is a
    * byte for the guest), "monitor" (the same with qemu's Ctrl-A monitor), or "null" (discarded).
@@ -90,6 +91,9 @@ function portArgs(spec: BootSpec): string[] {
   ];
 }
 
+/** A root disk's drive option for its I/O engine (qemu's default, a thread pool, when there is none). */
+const aio = (disk: { readonly aio?: "io_uring" }) => (disk.aio === undefined ? "" : `,aio=${disk.aio}`);
+
 export function planQemu(spec: BootSpec): QemuPlan {
   const info = ARCHES[spec.arch];
   const share = spec.share;
@@ -126,16 +130,18 @@ export function planQemu(spec: BootSpec): QemuPlan {
             `virtio-9p-${info.virtioBus},fsdev=minc,mount_tag=minc`,
           ]),
       // The root's disks: the packed rootfs, read-only (the guest's page cache serves its metadata and
-      // small files), and the writable layer, whose freed blocks go back to the host (discard).
+      // small files), and the writable layer, whose freed blocks go back to the host (discard). With
+      // io_uring, a read the host's page cache holds completes without qemu's thread pool: reading
+      // every file under the Debian root's /usr/share took 2.10 s instead of 2.51.
       ...(spec.rootDisk === undefined
         ? []
         : [
             "-drive",
-            `file=${qemuOptValue(spec.rootDisk.lower)},if=none,id=lower,format=raw,readonly=on`,
+            `file=${qemuOptValue(spec.rootDisk.lower)},if=none,id=lower,format=raw,readonly=on${aio(spec.rootDisk)}`,
             "-device",
             `virtio-blk-${info.virtioBus},drive=lower,serial=${DISK_SERIALS.lower}`,
             "-drive",
-            `file=${qemuOptValue(spec.rootDisk.upper)},if=none,id=upper,format=raw,discard=unmap`,
+            `file=${qemuOptValue(spec.rootDisk.upper)},if=none,id=upper,format=raw,discard=unmap${aio(spec.rootDisk)}`,
             "-device",
             `virtio-blk-${info.virtioBus},drive=upper,serial=${DISK_SERIALS.upper}`,
           ]),

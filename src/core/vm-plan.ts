@@ -152,7 +152,15 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     memMiB,
     cpus,
     share: tmpdir,
-    ...(rootDisk === undefined ? {} : { rootDisk: { lower: rootDisk.lower, upper: rootDisk.upper } }),
+    ...(rootDisk === undefined
+      ? {}
+      : {
+          rootDisk: {
+            lower: rootDisk.lower,
+            upper: rootDisk.upper,
+            ...(facts.ioUring === true ? { aio: "io_uring" as const } : {}),
+          },
+        }),
     // With --debug in pipe mode the console is qemu's stdout, which the launcher sends to stderr.
     console: stdio === "tty" || config.debug ? "stdio" : "null",
     debug: config.debug,

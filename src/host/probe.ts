@@ -1,4 +1,5 @@
 // Reads the facts of this host that a run depends on, once: TSC, KVM, images, qemu, the rootfs, the terminal.
+import { spawnSync } from "node:child_process";
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { availableParallelism, hostname, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -131,6 +132,13 @@ function qemuIdentities(): Record<string, string> {
   return found;
 }
 
+/** Whether io_uring is allowed here (the kernel's switch, a container's seccomp filter): nsrun tries one. */
+function ioUringAllowed(image: ImageFacts | undefined): boolean | undefined {
+  if (image === undefined) return undefined;
+  const tried = spawnSync(join(image.dir, "nsrun"), ["--probe-io-uring"], { stdio: "ignore" });
+  return tried.status === 0;
+}
+
 export function probeHost(config: RunConfig): HostFacts {
   // ns mode needs none of the VM's facts (KVM, TSC, qemu, other arches' images): every probe
   // skipped is start-up time saved.
@@ -163,6 +171,7 @@ export function probeHost(config: RunConfig): HostFacts {
     rootDiskTools: vm
       ? { erofs: which("mkfs.erofs"), ext4: which("mkfs.ext4") }
       : { erofs: undefined, ext4: undefined },
+    ioUring: vm && config.rootDisk && hostArch !== undefined ? ioUringAllowed(images[hostArch]) : undefined,
     rootDiskDir: rootDisksDir(cacheDir()),
     snapshotDir: join(cacheDir(), "snapshots"),
     hostSize: { cpus: availableParallelism(), memMiB: Math.floor(totalmem() / 2 ** 20) },

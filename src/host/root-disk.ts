@@ -122,22 +122,17 @@ export async function rootDisk(
 export const UPPER_DISK_BYTES = 64 * 2 ** 30;
 
 /**
- * Makes an empty ext4 image at `target`: no journal (the image is one run's), inode tables left for
- * the guest not to initialise (mounted noinit_itable), root's own top folder.
+ * mkfs.ext4's options for the empty upper image: no journal (the image is one run's), no room kept for
+ * growing it (resize_inode: 4 MiB of the image's 4.7 written, which each resumed run would copy), inode
+ * tables left for the guest not to initialise (mounted noinit_itable), root's own top folder.
  */
+const EXT4_OPTIONS = ["-O", "^has_journal,^resize_inode", "-E", "lazy_itable_init=1,root_owner=0:0"];
+
+/** Makes an empty ext4 image at `target` (EXT4_OPTIONS). */
 async function makeExt4(target: string, mkfs: string, runner: Runner): Promise<void> {
   const tmp = `${target}.tmp-${process.pid}`;
   try {
-    const args = [
-      "-q",
-      "-F",
-      "-O",
-      "^has_journal",
-      "-E",
-      "lazy_itable_init=1,root_owner=0:0",
-      tmp,
-      `${UPPER_DISK_BYTES / 2 ** 20}M`,
-    ];
+    const args = ["-q", "-F", ...EXT4_OPTIONS, tmp, `${UPPER_DISK_BYTES / 2 ** 20}M`];
     const made = await runner.run(mkfs, args);
     if (made.exitCode !== 0) {
       throw new MincError(
@@ -170,13 +165,17 @@ async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): P
   const tool = statSync(plan.tools.ext4);
   const template = join(
     plan.dir,
-    `empty-${sha256Text(`${plan.tools.ext4}:${tool.size}:${tool.mtimeMs}:${UPPER_DISK_BYTES}`).slice(0, 16)}.ext4`,
+    `empty-${sha256Text(`${plan.tools.ext4}:${tool.size}:${tool.mtimeMs}:${UPPER_DISK_BYTES}:${EXT4_OPTIONS.join(" ")}`).slice(0, 16)}.ext4`,
   );
   const cached = await inCacheOr(
     async () => {
       if (!existsSync(template)) {
         mkdirSync(plan.dir, { recursive: true });
         await makeExt4(template, plan.tools.ext4, runner);
+        // Templates of another mkfs.ext4 or other options, idle for a while, go.
+        for (const f of readdirSync(plan.dir))
+          if (/^empty-[0-9a-f]{16}\.ext4$/.test(f) && join(plan.dir, f) !== template && idle(join(plan.dir, f)))
+            rmSync(join(plan.dir, f), { force: true });
       }
       return true;
     },
@@ -254,15 +253,20 @@ function removeDisk(dir: string, key: string): void {
   rmSync(join(dir, `${key}.erofs`), { force: true });
 }
 
+/** Whether a file was last modified IDLE_MS ago or more (or is gone). */
+function idle(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs > IDLE_MS;
+  } catch {
+    return true;
+  }
+}
+
 /** The older disks of the same folder, idle for a while (a run that opened one keeps reading it). */
 function pruneSameRoot(dir: string, key: string, record: DiskRecord): void {
   for (const other of records(dir)) {
     if (other.key === key || other.record.root !== record.root || other.record.nopriv !== record.nopriv) continue;
-    try {
-      if (Date.now() - statSync(join(dir, `${other.key}.erofs`)).mtimeMs > IDLE_MS) removeDisk(dir, other.key);
-    } catch {
-      removeDisk(dir, other.key);
-    }
+    if (idle(join(dir, `${other.key}.erofs`))) removeDisk(dir, other.key);
   }
 }
 

@@ -163,6 +163,32 @@ test("nsrun --exec --incoming FD PATH: PATH is the command's descriptor FD, read
   assert.deepEqual(await leftoversAfter(before), []);
 });
 
+test("nsrun --probe-io-uring: 0 where an io_uring can be set up, 1 where the kernel refuses one; silent", async (t) => {
+  const probe = async () => {
+    const r = await run(["--probe-io-uring"]);
+    assert.equal(r.stdout + r.stderr, "");
+    return r.status;
+  };
+  // Linux 6.6+ has a switch: 2 turns io_uring off for everyone, 1 for those outside its group (root
+  // may still).
+  const knob = "/proc/sys/kernel/io_uring_disabled";
+  if (!existsSync(knob)) {
+    assert.equal(await probe(), 0);
+    skipBecause(t, `${knob} is missing (Linux before 6.6): the refusal is not tried`);
+    return;
+  }
+  const was = readFileSync(knob, "utf8").trim();
+  assert.equal(await probe(), was === "2" || (was === "1" && process.getuid?.() !== 0) ? 1 : 0);
+  if (!asRoot(t)) return;
+  try {
+    writeFileSync(knob, "2");
+    assert.equal(await probe(), 1);
+  } finally {
+    writeFileSync(knob, was);
+  }
+  assert.equal(readFileSync(knob, "utf8").trim(), was);
+});
+
 /** nsrun's janitors for `tmp` (its forks, which keep its arguments). */
 const janitorsOf = (tmp: string) =>
   readdirSync("/proc")

@@ -6,7 +6,17 @@
 // Each test has a cache folder of its own (TSMINC_CACHE), so it can count the disks.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -204,6 +214,24 @@ test("the upper disk is mounted before the snapshot point: saved with it, copied
     assert.deepEqual(ls(saved.path, "/"), asSaved);
   }
   assert.equal(treeHash(root), hash);
+});
+
+test("the empty upper image is made once per mkfs.ext4 and options; an idle one of others is removed", async () => {
+  const { root, cache, env } = setup();
+  const dir = join(cache, "root-disks");
+  mkdirSync(dir, { recursive: true });
+  const old = join(dir, "empty-0123456789abcdef.ext4");
+  writeFileSync(old, "");
+  utimesSync(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+  const r = await onDisk(["--no-snapshot", "-r", root, "true"], env);
+  assert.equal(r.status, 0, r.stderr);
+  const templates = readdirSync(dir).filter((f) => f.startsWith("empty-"));
+  assert.equal(templates.length, 1, templates.join(" "));
+  assert.notEqual(templates[0], "empty-0123456789abcdef.ext4");
+  // Sparse, and without resize_inode's reserved blocks: well under 1 MiB written of 64 GiB.
+  const st = statSync(join(dir, templates[0] ?? ""));
+  assert.equal(st.size, 64 * 2 ** 30);
+  assert.ok(st.blocks * 512 < 2 ** 20, `${st.blocks * 512} bytes written`);
 });
 
 test("--root-disk -k, tsminc SIGKILLed after a write: the janitor keeps upper.ext4, which holds the write", async () => {

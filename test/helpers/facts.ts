@@ -44,6 +44,7 @@ export const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   },
   snapshotDir: "/cache/snapshots",
   rootDiskTools: { erofs: "/usr/bin/mkfs.erofs", ext4: "/sbin/mkfs.ext4" },
+  ioUring: true,
   rootDiskDir: "/cache/root-disks",
   hostSize: { cpus: 4, memMiB: 16384 },
   rootfs: "dir",

@@ -335,8 +335,13 @@ test("--root-disk: the guest overlays the packed rootfs with an ext4 disk of the
     dir: "/cache/root-disks",
     nopriv: false,
   });
-  const drives = p.qemu.args.flatMap((a, i) => (a === "-drive" ? [p.qemu.args[i + 1]] : []));
-  assert.deepEqual(drives, [
+  const drives = (q: readonly string[]) => q.flatMap((a, i) => (a === "-drive" ? [q[i + 1]] : []));
+  assert.deepEqual(drives(p.qemu.args), [
+    "file=/run/tsminc/tsminc-T/root.disk,if=none,id=lower,format=raw,readonly=on,aio=io_uring",
+    "file=/run/tsminc/tsminc-T/upper.ext4,if=none,id=upper,format=raw,discard=unmap,aio=io_uring",
+  ]);
+  // Where io_uring is refused (a seccomp filter, the kernel's switch), qemu's thread pool.
+  assert.deepEqual(drives(plan({ rootDisk: true }, { ioUring: false }).qemu.args), [
     "file=/run/tsminc/tsminc-T/root.disk,if=none,id=lower,format=raw,readonly=on",
     "file=/run/tsminc/tsminc-T/upper.ext4,if=none,id=upper,format=raw,discard=unmap",
   ]);
