@@ -197,16 +197,15 @@ export async function copyUpperDisk(from: string, to: string, runner: Runner): P
   }
 }
 
+/** Where a run's upper disk comes from: the one -t kept, a copy of a snapshot's, or a new empty one. */
+export type UpperSource = "kept" | "empty" | { readonly saved: string };
+
 /**
  * The run's upper disk: the one -t brought, a copy of `saved` (the upper disk a snapshot was saved
  * with, which the resumed guest has mounted already), or an empty one. A disk of an earlier attempt
  * of this run (a snapshot that could not be resumed) is replaced.
  */
-export async function provideUpperDisk(
-  plan: RootDiskPlan,
-  from: "kept" | "empty" | { readonly saved: string },
-  runner: Runner,
-): Promise<void> {
+export async function provideUpperDisk(plan: RootDiskPlan, from: UpperSource, runner: Runner): Promise<void> {
   if (from === "kept" && existsSync(plan.upper)) return;
   rmSync(plan.upper, { force: true });
   if (typeof from === "object") await copyUpperDisk(from.saved, plan.upper, runner);
@@ -218,23 +217,23 @@ export async function provideUpperDisk(
  * user cannot write the cache, say --nopriv with root's HOME, one packed for this run alone, gone with
  * its tmpdir), the upper one as provideUpperDisk says.
  */
-export async function provideRootDisk(
-  plan: RootDiskPlan,
-  upperFrom: Parameters<typeof provideUpperDisk>[1],
-  runner: Runner,
-): Promise<void> {
+export async function provideRootDisk(plan: RootDiskPlan, upperFrom: UpperSource, runner: Runner): Promise<void> {
   rmSync(plan.lower, { force: true });
-  const upper = provideUpperDisk(plan, upperFrom, runner);
   const opts = { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs };
-  const disk = await inCacheOr<string | undefined>(
-    () => rootDisk(plan.rootfs, opts, runner),
-    async () => {
-      await pack(plan.rootfs, plan.lower, opts, runner);
-      return undefined;
-    },
-  );
-  if (disk !== undefined) symlinkSync(disk, plan.lower);
-  await upper;
+  const lower = async () => {
+    const disk = await inCacheOr<string | undefined>(
+      () => rootDisk(plan.rootfs, opts, runner),
+      async () => {
+        await pack(plan.rootfs, plan.lower, opts, runner);
+        return undefined;
+      },
+    );
+    if (disk !== undefined) symlinkSync(disk, plan.lower);
+  };
+  // Both at once; the first failure is the error, once the other has settled (nothing half-made
+  // is left running).
+  const settled = await Promise.allSettled([provideUpperDisk(plan, upperFrom, runner), lower()]);
+  for (const s of settled) if (s.status === "rejected") throw s.reason;
 }
 
 const records = (dir: string): { key: string; record: DiskRecord }[] =>

@@ -1,7 +1,7 @@
 // Runs a planned vm-mode container (--qemu): fills the tmpdir, starts nsrun, which becomes qemu in
 // a private mount namespace, bridges stdio, forwards signals, reads the status the guest left, and
 // cleans up, always.
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { join } from "node:path";
@@ -30,7 +30,7 @@ import { listenPorts, type Stdio } from "./port-bridge.js";
 import type { PtySpawner } from "./pty.js";
 import type { Runner } from "./runner.js";
 import { fillVmTmpdir, removeTmpdir, trimKeptTmpdir } from "./tmpdir.js";
-import { copyUpperDisk, provideRootDisk, provideUpperDisk } from "./root-disk.js";
+import { copyUpperDisk, provideRootDisk, provideUpperDisk, type UpperSource } from "./root-disk.js";
 
 export interface VmLaunchDeps {
   readonly runner: Runner;
@@ -245,16 +245,23 @@ async function startWithDisks(plan: VmPlan, deps: VmLaunchDeps, first: boolean):
   const start = await chooseStart(plan, deps.say);
   const disk = plan.rootDisk;
   if (disk === undefined) return start;
-  const upper = plan.reuse
+  const upper: UpperSource = plan.reuse
     ? "kept"
     : start.kind === "restore" && plan.snapshot
       ? { saved: plan.snapshot.upper }
       : "empty";
+  const provide = (from: UpperSource) =>
+    first ? provideRootDisk(disk, from, deps.runner) : provideUpperDisk(disk, from, deps.runner);
   try {
-    await (first ? provideRootDisk(disk, upper, deps.runner) : provideUpperDisk(disk, upper, deps.runner));
+    await provide(upper);
   } catch (err) {
     if (start.kind === "save") start.unlock();
-    throw err;
+    // The snapshot's upper disk went between its check and the copy (a gc, or a run that removed a
+    // snapshot it could not resume): this run boots cold instead.
+    if (typeof upper !== "object" || existsSync(upper.saved)) throw err;
+    deps.say("tsminc: notice: the saved ermine's upper disk is gone; booting it anew");
+    await provide("empty");
+    return { kind: "cold" };
   }
   return start;
 }

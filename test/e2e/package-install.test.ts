@@ -29,6 +29,9 @@ const prefix = join(work, "prefix");
 const installedPackage = join(prefix, "lib/node_modules/tsminc");
 const nodePtyDir = join(installedPackage, "node_modules/node-pty");
 const bin = (name: string) => join(prefix, "bin", name);
+// The installed tsminc saves its snapshots in a cache of its own: they name this test's image
+// folders, which are gone afterwards (a later `tsminc gc` on the user's cache must find nothing).
+const runCache = { TSMINC_CACHE: join(work, "cache") };
 // npm's own run sets npm_config_* (e.g. the checkout as local_prefix): the installs must not see them.
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))) as Record<
   string,
@@ -50,7 +53,7 @@ async function installed(name: string, args: readonly string[], input?: string, 
   const started = performance.now();
   const r = await execa(bin(name), args, {
     reject: false,
-    env,
+    env: name === "tsminc" ? { ...runCache, ...env } : env,
     timeout: 3_600_000,
     ...(input === undefined ? { stdin: "ignore" as const } : { input }),
   });
@@ -64,7 +67,7 @@ async function installed(name: string, args: readonly string[], input?: string, 
 
 /** The installed tsminc on a terminal: its screen and status. */
 async function onTerminal(args: readonly string[]): Promise<{ status: number; screen: string }> {
-  const session = ptySession(bin("tsminc"), args, { cols: 100, rows: 30 });
+  const session = ptySession(bin("tsminc"), args, { cols: 100, rows: 30 }, runCache);
   const status = await session.exited;
   return { status, screen: session.screen() };
 }

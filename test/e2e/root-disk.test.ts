@@ -216,6 +216,34 @@ test("the upper disk is mounted before the snapshot point: saved with it, copied
   assert.equal(treeHash(root), hash);
 });
 
+test("a snapshot's upper disk gone between its check and its copy: the run boots cold, one notice", async () => {
+  const { root, cache, env } = setup();
+  assert.equal((await onDisk(["-r", root, "true"], env)).status, 0);
+  const [saved] = savedUppers(cache);
+  assert.ok(saved !== undefined);
+  // A cp ahead of the real one in PATH removes the saved disk first, as a concurrent gc would.
+  const shim = temp("tsminc-rootdisk-shim-");
+  writeFileSync(
+    join(shim, "cp"),
+    `#!/bin/sh\nfor a; do case "$a" in *.upper) rm -f -- "$a";; esac; done\nexec /bin/cp "$@"\n`,
+    { mode: 0o755 },
+  );
+  const r = await onDisk(["-r", root, "sh", "-c", "echo x >/x; cat /x"], {
+    ...env,
+    PATH: `${shim}:${process.env.PATH ?? ""}`,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), "x\n");
+  assert.equal(r.stderr, "tsminc: notice: the saved ermine's upper disk is gone; booting it anew\n");
+  assert.equal(existsSync(saved.path), false);
+  // The next run finds the snapshot damaged, says so, and saves a whole one.
+  const next = await onDisk(["-r", root, "true"], env);
+  assert.equal(next.status, 0, next.stderr);
+  assert.match(next.stderr, /damaged/);
+  assert.equal(savedUppers(cache).length, 1);
+  assert.match((await onDisk(["--dry-run", "-r", root, "true"], env)).stdout.toString(), /^start +resume /m);
+});
+
 test("the empty upper image is made once per mkfs.ext4 and options; an idle one of others is removed", async () => {
   const { root, cache, env } = setup();
   const dir = join(cache, "root-disks");

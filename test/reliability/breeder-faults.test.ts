@@ -104,7 +104,14 @@ test("a build killed midway (SIGKILL): no image, no half artifact; the next run 
     "stale build folders were left",
   );
   // The image is whole: it boots and runs a command.
-  const r = await tsminc(["--qemu", "--ermine", out, "-r", busyboxRootfs("x86_64"), "echo", "whole"]);
+  const r = await tsminc(
+    ["--qemu", "--ermine", out, "-r", busyboxRootfs("x86_64"), "echo", "whole"],
+    undefined,
+    undefined,
+    {
+      TSMINC_CACHE: cache,
+    },
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.toString(), "whole\n");
 });
