@@ -202,7 +202,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     long: "root-disk",
     key: "rootDisk",
-    help: "give the VM the root as disks (the rootfs packed, writes in an ext4 image), not over 9p (--qemu)",
+    help: "give the VM the root as disks (the rootfs packed, writes in an ext4 image), not over 9p (--qemu; an image's root has them unless --no-root-disk)",
+  },
+  {
+    long: "no-root-disk",
+    key: "rootDisk",
+    negates: true,
+    help: "give the VM an image's root over 9p, not as disks (--qemu)",
   },
   { long: "dry-run", key: "dryRun", help: "print the plan, with the full argv, and start nothing" },
   { long: "debug", key: "debug", help: "show the kernel and init messages, and trace the container entry" },

@@ -63,7 +63,7 @@ export interface RawRunOptions {
   readonly dryRun?: boolean;
   /** --no-snapshot sets it to false */
   readonly snapshot?: boolean;
-  /** --root-disk sets it */
+  /** --root-disk sets it, --no-root-disk clears it; unset: on for an image's root in a VM */
   readonly rootDisk?: boolean;
   /** --no-init sets it to false */
   readonly init?: boolean;
@@ -369,7 +369,9 @@ export function toRunConfig(
     debug: raw.debug ?? false,
     dryRun: raw.dryRun ?? false,
     snapshot: raw.snapshot ?? true,
-    rootDisk: raw.rootDisk ?? false,
+    // An image's unpacked root is never written and seldom changes: packed once, it is the VM's
+    // root disk unless --no-root-disk says not. A folder (-r) goes over 9p unless --root-disk says.
+    rootDisk: raw.rootDisk ?? (image !== undefined && (raw.qemu ?? false)),
     arch,
     cpus: raw.cpus === undefined ? undefined : parseCpus(raw.cpus),
     memMiB: raw.mem === undefined ? undefined : parseMemory(raw.mem),

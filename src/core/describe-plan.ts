@@ -4,6 +4,7 @@ import { formatImageRef } from "./image-ref.js";
 import { NAT } from "./network.js";
 import type { NsPlan } from "./ns-plan.js";
 import type { RunConfig } from "./run-config.js";
+import { UPPER_DISK } from "./root-disk-plan.js";
 import { filtersDevices } from "./run-script.js";
 import { shellJoin, shellQuote } from "./shell-quote.js";
 import { restoreArgs } from "./snapshot-plan.js";
@@ -55,7 +56,13 @@ function commonRows(config: RunConfig, plan: VmPlan | NsPlan, limitsOn: string):
     ["confinement", describeSecurity(config)],
     [
       "rootfs",
-      `${shellQuote(config.rootdir)} (${config.direct ? "direct: writes go to the rootfs" : "overlay: writes go to tmpdir/storage"})`,
+      `${shellQuote(config.rootdir)} (${
+        config.direct
+          ? "direct: writes go to the rootfs"
+          : "rootDisk" in plan && plan.rootDisk !== undefined
+            ? `packed: writes go to tmpdir/${UPPER_DISK}`
+            : "overlay: writes go to tmpdir/storage"
+      })`,
     ],
     ["tmpdir", `${plan.tmpdir} (${plan.keep ? "kept" : "removed afterwards"})`],
     ...(plan.cgroup === undefined || config.limits === undefined

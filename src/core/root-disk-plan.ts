@@ -17,6 +17,8 @@ export interface RootDiskPlan {
   readonly dir: string;
   /** --nopriv: packed in a user namespace whose root is the caller (the owners its share would show) */
   readonly nopriv: boolean;
+  /** the rootfs is an image's unpacked root, never written: its disk is found by the folder, with no walk */
+  readonly image: boolean;
 }
 
 /** The disks' names in the tmpdir: the same paths in every run, so the snapshot key does not change. */
@@ -27,10 +29,10 @@ export const DISK_SERIALS = { lower: "tsminc-lower", upper: "tsminc-upper" } as 
 
 /** Why the root goes over 9p instead of disks, or undefined when it comes from disks. */
 export function rootDiskRefusal(
-  config: Pick<RunConfig, "rootDisk" | "direct">,
+  config: Pick<RunConfig, "rootDisk" | "direct" | "image">,
   facts: Pick<HostFacts, "rootDiskTools" | "tempdir">,
 ): string | undefined {
-  if (!config.rootDisk) return "no --root-disk";
+  if (!config.rootDisk) return config.image === undefined ? "a folder, without --root-disk" : "--no-root-disk";
   if (config.direct) return "--direct: the container writes to the rootfs itself";
   if (facts.tempdir === "kept") return "-t: a tmpdir kept with its writes in storage/ (over 9p)";
   if (facts.rootDiskTools.erofs === undefined) return "mkfs.erofs is not installed (apt-get install erofs-utils)";
@@ -39,7 +41,7 @@ export function rootDiskRefusal(
 }
 
 export function planRootDisk(
-  config: Pick<RunConfig, "rootDisk" | "direct" | "rootdir" | "nopriv">,
+  config: Pick<RunConfig, "rootDisk" | "direct" | "image" | "rootdir" | "nopriv">,
   facts: Pick<HostFacts, "rootDiskTools" | "rootDiskDir" | "tempdir">,
   tmpdir: string,
 ): { readonly rootDisk: RootDiskPlan | undefined; readonly rootDiskOff: string | undefined } {
@@ -54,6 +56,7 @@ export function planRootDisk(
       tools: { erofs, ext4 },
       dir: facts.rootDiskDir,
       nopriv: config.nopriv,
+      image: config.image !== undefined,
     },
     rootDiskOff: undefined,
   };

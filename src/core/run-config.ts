@@ -101,7 +101,7 @@ export interface RunConfig {
   readonly dryRun: boolean;
   /** vm mode: resume a saved ermine instead of booting (warm start), saving one first if missing */
   readonly snapshot: boolean;
-  /** vm mode (--root-disk): the root as a read-only disk packed from the rootfs (root-disk.ts); false: over 9p */
+  /** vm mode (--root-disk, an image's by default): the root as a read-only disk packed from the rootfs (root-disk.ts); false: over 9p */
   readonly rootDisk: boolean;
   readonly arch: ArchName | undefined;
   /** the VM's CPUs and memory; undefined: the default, sized from the host (vm-size.ts; vm mode only) */

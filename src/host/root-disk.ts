@@ -1,7 +1,9 @@
 // The root disk of vm mode: a rootfs folder packed into a read-only EROFS image, which the guest
 // reads through virtio-blk (see kernel-configs/base.config). One image per state of the tree, under
 // ~/.cache/tsminc/root-disks/KEY.erofs (+ KEY.json: which folder), found again by a walk of the tree
-// (names, inodes, modes, owners, sizes, mtimes and ctimes: any change to a file changes its ctime).
+// (names, inodes, modes, owners, sizes, mtimes and ctimes: any change to a file changes its ctime),
+// or, for an image's unpacked root (made once in the image store and renamed into place, never
+// written), by that folder alone.
 import {
   existsSync,
   mkdirSync,
@@ -36,6 +38,8 @@ interface DiskRecord {
   readonly root: string;
   readonly nopriv: boolean;
   readonly created: string;
+  /** an image's unpacked root: keyed by the folder, not a walk */
+  readonly image?: boolean;
 }
 
 export const rootDisksDir = (cache: string): string => join(cache, "root-disks");
@@ -52,6 +56,35 @@ export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, run
   return sha256Text(
     `${FORMAT}\n${nopriv ? "nopriv" : "root"}\n${mkfs}:${tool.size}:${tool.mtimeMs}\n${walk.stdout}`,
   ).slice(0, 32);
+}
+
+/**
+ * The key of an image's unpacked root: the folder itself (its path, inode and ctime), which the image
+ * store renames into place once and never writes; no walk, so no cost per run.
+ */
+export function imageRootKey(rootfs: string, nopriv: boolean, mkfs: string): string {
+  const root = statSync(rootfs);
+  const tool = statSync(mkfs);
+  return sha256Text(
+    `${FORMAT}\nimage\n${nopriv ? "nopriv" : "root"}\n${mkfs}:${tool.size}:${tool.mtimeMs}\n${rootfs}:${root.ino}:${root.ctimeMs}`,
+  ).slice(0, 32);
+}
+
+/** The key of a disk's root as it is now: the image root's folder, or a walk of the tree. */
+async function diskKey(
+  rootfs: string,
+  opts: { readonly nopriv: boolean; readonly mkfs: string; readonly image: boolean },
+  runner: Runner,
+): Promise<string> {
+  if (!opts.image) return treeKey(rootfs, opts.nopriv, opts.mkfs, runner);
+  try {
+    return imageRootKey(rootfs, opts.nopriv, opts.mkfs);
+  } catch (cause) {
+    throw new MincError("system", `cannot read the image's root ${rootfs}`, {
+      hint: "pull the image again (tsminc pull REF)",
+      cause,
+    });
+  }
 }
 
 /** Packs `rootfs` into `target` (through a temporary file beside it), padded to ROOT_DISK_BYTES. */
@@ -99,11 +132,11 @@ async function pack(
  */
 export async function rootDisk(
   rootfs: string,
-  opts: { readonly dir: string; readonly nopriv: boolean; readonly mkfs: string },
+  opts: { readonly dir: string; readonly nopriv: boolean; readonly mkfs: string; readonly image: boolean },
   runner: Runner,
 ): Promise<string> {
   const { dir } = opts;
-  const key = await treeKey(rootfs, opts.nopriv, opts.mkfs, runner);
+  const key = await diskKey(rootfs, opts, runner);
   const disk = join(dir, `${key}.erofs`);
   if (existsSync(disk) && existsSync(join(dir, `${key}.json`))) {
     const now = new Date();
@@ -112,7 +145,12 @@ export async function rootDisk(
   }
   mkdirSync(dir, { recursive: true });
   await pack(rootfs, disk, opts, runner);
-  const record: DiskRecord = { root: rootfs, nopriv: opts.nopriv, created: new Date().toISOString() };
+  const record: DiskRecord = {
+    root: rootfs,
+    nopriv: opts.nopriv,
+    created: new Date().toISOString(),
+    ...(opts.image ? { image: true } : {}),
+  };
   writeFileSync(join(dir, `${key}.json`), JSON.stringify(record) + "\n");
   pruneSameRoot(dir, key, record);
   return disk;
@@ -219,7 +257,7 @@ export async function provideUpperDisk(plan: RootDiskPlan, from: UpperSource, ru
  */
 export async function provideRootDisk(plan: RootDiskPlan, upperFrom: UpperSource, runner: Runner): Promise<void> {
   rmSync(plan.lower, { force: true });
-  const opts = { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs };
+  const opts = { dir: plan.dir, nopriv: plan.nopriv, mkfs: plan.tools.erofs, image: plan.image };
   const lower = async () => {
     const disk = await inCacheOr<string | undefined>(
       () => rootDisk(plan.rootfs, opts, runner),
@@ -289,7 +327,9 @@ export async function rootDiskGarbage(dir: string, mkfs: string | undefined, run
       !existsSync(disk) ||
       !existsSync(record.root) ||
       mkfs === undefined ||
-      (await treeKey(record.root, record.nopriv, mkfs, runner).catch(() => "")) !== key;
+      (await diskKey(record.root, { nopriv: record.nopriv, mkfs, image: record.image === true }, runner).catch(
+        () => "",
+      )) !== key;
     if (stale) {
       removeDisk(dir, key);
       removed.push(`removed root disk ${disk} (its rootfs ${record.root} has changed or is gone)`);

@@ -216,6 +216,50 @@ test("the upper disk is mounted before the snapshot point: saved with it, copied
   assert.equal(treeHash(root), hash);
 });
 
+test("an image's root is a disk by default, found by its folder with no walk; --no-root-disk goes over 9p; gc follows rmi", async () => {
+  const { root, cache, env } = setup();
+  const tarball = join(temp("tsminc-rootdisk-image-"), "busybox.tar");
+  execFileSync("tar", ["-C", root, "-cf", tarball, "."]);
+  // A find ahead of the real one in PATH notes each walk of a tree.
+  const shim = temp("tsminc-rootdisk-shim-");
+  const walks = join(shim, "walks");
+  writeFileSync(join(shim, "find"), `#!/bin/sh\necho walk >>${walks}\nexec /usr/bin/find "$@"\n`, { mode: 0o755 });
+  const withShim = { ...env, PATH: `${shim}:${process.env.PATH ?? ""}` };
+  const walked = () => (existsSync(walks) ? readFileSync(walks, "utf8").split("\n").length - 1 : 0);
+  const look = ["sh", "-c", "grep ' / ' /proc/mounts; echo new >/new; cat /new"];
+  const vm = (args: readonly string[]) => tsminc(["--qemu", ...args], undefined, undefined, withShim);
+  for (let i = 0; i < 2; i++) {
+    const r = await vm(["-i", tarball, ...look]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout.toString(), /^overlay \/ overlay \S*lowerdir=\/run\/ermine\/lower,.*\nnew\n$/);
+    assert.equal(disks(cache).length, 1, "packed once");
+  }
+  assert.equal(walked(), 0, "an image's root is not walked");
+  const [storeRoot, ...others] = readdirSync(join(cache, "images", "roots"));
+  assert.ok(storeRoot !== undefined && others.length === 0);
+  const hash = treeHash(join(cache, "images", "roots", storeRoot));
+  const over9p = await vm(["--no-root-disk", "-i", tarball, ...look]);
+  assert.equal(over9p.status, 0, over9p.stderr);
+  assert.match(over9p.stdout.toString(), /^\S+ \/ 9p .*\nnew\n$/);
+  assert.match(
+    (await vm(["--dry-run", "--no-root-disk", "-i", tarball, "true"])).stdout.toString(),
+    /^root +over 9p \(--no-root-disk\)$/m,
+  );
+  assert.equal(treeHash(join(cache, "images", "roots", storeRoot)), hash, "the image's root was written");
+  // A folder's disk is still found by a walk.
+  assert.equal((await vm(["--root-disk", "-r", root, "true"])).status, 0);
+  assert.ok(walked() > 0);
+  assert.equal(disks(cache).length, 2);
+  // gc keeps the image's disk while the image is there, and removes it once rmi forgot the image.
+  const gc = () => tsminc(["gc"], undefined, undefined, env);
+  assert.doesNotMatch((await gc()).stdout.toString(), /root disk/);
+  assert.equal(disks(cache).length, 2);
+  const rmi = await tsminc(["rmi", tarball], undefined, undefined, env);
+  assert.equal(rmi.status, 0, rmi.stderr);
+  assert.match((await gc()).stdout.toString(), /removed root disk \S+ \(its rootfs \S+ has changed or is gone\)/);
+  assert.equal(disks(cache).length, 1);
+});
+
 test("a snapshot's upper disk gone between its check and its copy: the run boots cold, one notice", async () => {
   const { root, cache, env } = setup();
   assert.equal((await onDisk(["-r", root, "true"], env)).status, 0);

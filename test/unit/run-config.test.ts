@@ -189,6 +189,17 @@ test("the contract: what only a VM has is refused in ns mode, never ignored", ()
   assert.equal(config({ accel: "auto" }).accel, "auto");
 });
 
+test("the root disk: an image's root in a VM has one unless --no-root-disk; a folder's only with --root-disk", () => {
+  const image = "docker://127.0.0.1:5000/tools/img:v1";
+  assert.equal(config({ qemu: true, image }).rootDisk, true);
+  assert.equal(config({ qemu: true, image, rootDisk: false }).rootDisk, false);
+  assert.equal(config({ qemu: true, nopriv: "oci-archive:/i.tar" }).rootDisk, true);
+  assert.equal(config({ image }).rootDisk, false, "ns mode has no disks, and says nothing of them");
+  assert.equal(config({ qemu: true, rootdir: "/r" }).rootDisk, false);
+  assert.equal(config({ qemu: true, rootdir: "/r", rootDisk: true }).rootDisk, true);
+  rejects({ image, rootDisk: true }, /--root-disk is for the VM/);
+});
+
 test("the contract: --nopriv with --usedev or --user only in vm mode, never with limits", () => {
   rejects({ nopriv: "root", usedev: true }, /--usedev cannot apply with --nopriv/);
   rejects({ nopriv: "root", user: "5" }, /--user cannot apply with --nopriv/);

@@ -17,6 +17,12 @@ test("options stop at the first word that is not one: the command keeps its own 
   assert.deepEqual(parse("-", "x").command, ["-", "x"]);
 });
 
+test("--root-disk and --no-root-disk set one value: the last one given", () => {
+  assert.deepEqual(parse("--no-root-disk").raw, { rootDisk: false });
+  assert.deepEqual(parse("--no-root-disk", "--root-disk").raw, { rootDisk: true });
+  assert.deepEqual(parse("--root-disk", "--no-root-disk").raw, { rootDisk: false });
+});
+
 test("values: --opt v, --opt=v, -o v, -ov; flags cluster; -b repeats; --no-init negates", () => {
   assert.deepEqual(parse("--name", "a b", "--arch=arm64", "-r", "/x", "-t/kept", "true").raw, {
     name: "a b",

@@ -334,6 +334,7 @@ test("--root-disk: the guest overlays the packed rootfs with an ext4 disk of the
     tools: { erofs: "/usr/bin/mkfs.erofs", ext4: "/sbin/mkfs.ext4" },
     dir: "/cache/root-disks",
     nopriv: false,
+    image: false,
   });
   const drives = (q: readonly string[]) => q.flatMap((a, i) => (a === "-drive" ? [q[i + 1]] : []));
   assert.deepEqual(drives(p.qemu.args), [
@@ -366,9 +367,9 @@ test("--root-disk: the guest overlays the packed rootfs with an ext4 disk of the
   assert.equal(plan({ rootDisk: true }).snapshot?.key, plan({ rootDisk: true, rootdir: "/other" }).snapshot?.key);
 });
 
-test("root disk: off without --root-disk, with --direct, without mkfs.erofs, or for a tmpdir kept over 9p", () => {
+test("root disk: off for a folder without --root-disk, with --no-root-disk, with --direct, without mkfs.erofs, or for a tmpdir kept over 9p", () => {
   for (const [raw, over, why] of [
-    [{}, {}, /no --root-disk/],
+    [{}, {}, /a folder, without --root-disk/],
     [{ rootDisk: true, direct: true }, {}, /--direct/],
     [
       { rootDisk: true },
@@ -383,6 +384,11 @@ test("root disk: off without --root-disk, with --direct, without mkfs.erofs, or 
     assert.ok(!p.qemu.args.includes("-drive") && !p.args.includes("--guest-root"));
     assert.doesNotMatch(p.files.runSh, /mount_root_disk/);
   }
+  const image = (raw: RawRunOptions) =>
+    planVm(toRunConfig({ qemu: true, image: "docker://127.0.0.1:5000/i:v1", ...raw }, ["true"], "/"), facts({}), "/T");
+  assert.equal(image({ rootDisk: false }).rootDiskOff, "--no-root-disk");
+  // An image's root has its disk by default, found by its folder (no walk).
+  assert.equal(image({}).rootDisk?.image, true);
 });
 
 test("root disk with -t and its kept upper disk: the disks, but no warm start (the guest mounts the upper at boot)", () => {
