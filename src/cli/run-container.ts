@@ -38,7 +38,7 @@ async function runVm(config: RunConfig, facts: HostFacts, hooks: EngineHooks): P
   const tmpdir = config.tempdir ?? makeTmpdir(facts.runtimeDir);
   const plan = planVm(config, facts, tmpdir);
   const { launchVm } = await import("../host/vm-launch.js");
-  process.exitCode = await launchVm(plan, config.rootdir, {
+  process.exitCode = await launchVm(plan, {
     runner: spawnRunner,
     pty: plan.stdio === "tty" ? (await import("../host/pty.js")).nodePtySpawner : noPty,
     stdio: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },

@@ -32,7 +32,9 @@ export function rootDiskRefusal(
   config: Pick<RunConfig, "rootDisk" | "direct" | "image">,
   facts: Pick<HostFacts, "rootDiskTools" | "tempdir">,
 ): string | undefined {
-  if (!config.rootDisk) return config.image === undefined ? "a folder, without --root-disk" : "--no-root-disk";
+  // A tmpdir kept with its writes in an upper disk (-k of a root disk run) is reused on its disks.
+  if (!config.rootDisk && facts.tempdir !== "kept-disk")
+    return config.image === undefined ? "a folder, without --root-disk" : "--no-root-disk";
   if (config.direct) return "--direct: the container writes to the rootfs itself";
   if (facts.tempdir === "kept") return "-t: a tmpdir kept with its writes in storage/ (over 9p)";
   if (facts.rootDiskTools.erofs === undefined) return "mkfs.erofs is not installed (apt-get install erofs-utils)";

@@ -12,6 +12,7 @@ import { snapshotKey, snapshotPaths, snapshotRefusal, type SnapshotPlan } from "
 import type { RunConfig } from "./run-config.js";
 import { vmSize } from "./vm-size.js";
 import { planRootDisk, rootDiskLine, type RootDiskPlan } from "./root-disk-plan.js";
+import { formatImageRef } from "./image-ref.js";
 import { NAT, type EngineNet, type Publish } from "./network.js";
 import {
   argsFile,
@@ -51,6 +52,8 @@ export interface VmPlan {
   /** true when -t reuses a kept tmpdir */
   readonly reuse: boolean;
   readonly keep: boolean;
+  /** with -k: the command that runs again on the kept tmpdir (tsminc prints it, "..." for the command) */
+  readonly rerun: readonly string[];
   readonly files: {
     readonly runSh: string;
     readonly args: Buffer;
@@ -222,6 +225,7 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     tmpdir,
     reuse: config.tempdir !== undefined,
     keep: config.keep,
+    rerun: rerunCommand(config, tmpdir, rootDisk !== undefined),
     files: {
       runSh: runScript(
         { ...config, name: config.name ?? facts.hostname },
@@ -250,4 +254,26 @@ export function planVm(config: RunConfig, facts: HostFacts, tmpdir: string): VmP
     rootDisk,
     rootDiskOff,
   };
+}
+
+/**
+ * The command that runs again on a kept tmpdir: the same root as it was named (the image, or the
+ * folder, under --nopriv too), the arch if one was asked for, and the disks a folder's writes are in.
+ */
+function rerunCommand(config: RunConfig, tmpdir: string, disk: boolean): string[] {
+  const image = config.image === undefined ? undefined : formatImageRef(config.image);
+  const root = config.nopriv
+    ? ["--nopriv", image ?? config.rootdir]
+    : image === undefined
+      ? ["-r", config.rootdir]
+      : ["-i", image];
+  return [
+    "tsminc",
+    "--qemu",
+    ...(config.arch === undefined ? [] : ["--arch", config.arch]),
+    ...root,
+    ...(disk && image === undefined ? ["--root-disk"] : []),
+    "-t",
+    tmpdir,
+  ];
 }

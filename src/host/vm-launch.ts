@@ -277,7 +277,7 @@ async function runWarmOrCold(plan: VmPlan, deps: VmLaunchDeps, trap: SignalTrap)
   return "status" in again ? again.status : EXIT.guestDied;
 }
 
-export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps): Promise<number> {
+export async function launchVm(plan: VmPlan, deps: VmLaunchDeps): Promise<number> {
   const { trap } = deps;
   try {
     fillVmTmpdir(plan);
@@ -289,8 +289,7 @@ export async function launchVm(plan: VmPlan, rootdir: string, deps: VmLaunchDeps
     if (plan.cgroup) removeCgroups(plan.cgroup);
     if (plan.keep) {
       trimKeptTmpdir(plan.tmpdir);
-      const reuse = shellJoin(["tsminc", "--qemu", "-r", rootdir, "-t", plan.tmpdir]);
-      deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: ${reuse} ...`);
+      deps.say(`tsminc: kept ${plan.tmpdir}; reuse it with: ${shellJoin(plan.rerun)} ...`);
     } else {
       removeTmpdir(plan.tmpdir);
     }

@@ -131,6 +131,11 @@ test("writes through the root (deletions, renames, a fifo) and through a bind la
   );
   assert.equal(next.status, 0, next.stderr);
   assert.equal(next.stdout.toString(), "new\n2\nmore\n");
+  // The command -k printed names the disks; a kept upper disk is used even without --root-disk.
+  assert.ok(first.stderr.includes(`reuse it with: tsminc --qemu -r ${root} --root-disk -t ${kept} ...`), first.stderr);
+  const plain = await tsminc(["--qemu", "-r", root, "-t", kept, "cat", "/etc/new"], undefined, undefined, env);
+  assert.equal(plain.status, 0, plain.stderr);
+  assert.equal(plain.stdout.toString(), "new\n");
   assert.equal(treeHash(root), hash);
   rmSync(kept, { recursive: true, force: true });
   assert.deepEqual(await leftoversAfter(before), []);
@@ -245,6 +250,16 @@ test("an image's root is a disk by default, found by its folder with no walk; --
     (await vm(["--dry-run", "--no-root-disk", "-i", tarball, "true"])).stdout.toString(),
     /^root +over 9p \(--no-root-disk\)$/m,
   );
+  // -k of an image run prints a command that names the image; it runs on the kept writes.
+  const keep = await vm(["-k", "-i", tarball, "sh", "-c", "echo kept >/kept"]);
+  assert.equal(keep.status, 0, keep.stderr);
+  const kept = /kept (\S+);/.exec(keep.stderr)?.[1];
+  assert.ok(kept !== undefined, keep.stderr);
+  made.push(kept);
+  assert.ok(keep.stderr.includes(`reuse it with: tsminc --qemu -i ${tarball} -t ${kept} ...`), keep.stderr);
+  const again = await vm(["-i", tarball, "-t", kept, "cat", "/kept"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout.toString(), "kept\n");
   assert.equal(treeHash(join(cache, "images", "roots", storeRoot)), hash, "the image's root was written");
   // A folder's disk is still found by a walk.
   assert.equal((await vm(["--root-disk", "-r", root, "true"])).status, 0);

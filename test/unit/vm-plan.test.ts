@@ -391,6 +391,57 @@ test("root disk: off for a folder without --root-disk, with --no-root-disk, with
   assert.equal(image({}).rootDisk?.image, true);
 });
 
+test("-t with a tmpdir whose writes are in an upper disk uses the disks, --root-disk given or not", () => {
+  for (const raw of [{}, { rootDisk: true }, { rootDisk: false }] as const) {
+    const kept = plan({ ...raw, tempdir: "/k" }, { tempdir: "kept-disk" });
+    assert.ok(kept.rootDisk !== undefined, JSON.stringify(raw));
+    assert.match(kept.files.runSh, /^mount_root_disk sync \|\| exit 125$/m);
+  }
+});
+
+test("-k: the command printed to run again names the root as it was given, and a folder's disks", () => {
+  const T = "/run/tsminc/tsminc-T";
+  assert.deepEqual(plan({ keep: true }).rerun, ["tsminc", "--qemu", "-r", "/r", "-t", T]);
+  assert.deepEqual(plan({ keep: true, rootDisk: true }).rerun, [
+    "tsminc",
+    "--qemu",
+    "-r",
+    "/r",
+    "--root-disk",
+    "-t",
+    T,
+  ]);
+  assert.deepEqual(plan({ keep: true, arch: "x86_64" }).rerun, [
+    "tsminc",
+    "--qemu",
+    "--arch",
+    "x86_64",
+    "-r",
+    "/r",
+    "-t",
+    T,
+  ]);
+  const image = (raw: RawRunOptions) =>
+    planVm(toRunConfig({ qemu: true, keep: true, ...raw }, ["true"], "/"), facts({}), T).rerun;
+  assert.deepEqual(image({ image: "docker://127.0.0.1:5000/i:v1" }), [
+    "tsminc",
+    "--qemu",
+    "-i",
+    "docker://127.0.0.1:5000/i:v1",
+    "-t",
+    T,
+  ]);
+  assert.deepEqual(image({ nopriv: "/home/u/root" }), ["tsminc", "--qemu", "--nopriv", "/home/u/root", "-t", T]);
+  assert.deepEqual(image({ nopriv: "oci-archive:/i.tar" }), [
+    "tsminc",
+    "--qemu",
+    "--nopriv",
+    "oci-archive:/i.tar",
+    "-t",
+    T,
+  ]);
+});
+
 test("root disk with -t and its kept upper disk: the disks, but no warm start (the guest mounts the upper at boot)", () => {
   const kept = plan({ rootDisk: true, tempdir: "/k" }, { tempdir: "kept-disk" });
   assert.ok(kept.rootDisk !== undefined);
