@@ -49,7 +49,7 @@ export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, run
   const walk = await runner.run("find", ["-P", rootfs, "-printf", "%P\\0%y %i %m %U %G %s %T@ %C@ %D\\0"]);
   if (walk.exitCode !== 0) {
     throw new MincError("system", `cannot read the rootfs ${rootfs}: ${walk.stderr.trim().split("\n")[0] ?? ""}`, {
-      hint: "make every file of the rootfs readable to this user, or leave out --root-disk",
+      hint: "make every file of the rootfs readable to this user, or add --no-root-disk (the root over 9p)",
     });
   }
   const tool = statSync(mkfs);
@@ -105,7 +105,7 @@ async function pack(
         "system",
         `cannot pack the rootfs ${rootfs} into a disk: ${made.stderr.trim().split("\n").at(-1) ?? ""}`,
         {
-          hint: "make every file of the rootfs readable to this user, or leave out --root-disk",
+          hint: "make every file of the rootfs readable to this user, or add --no-root-disk (the root over 9p)",
         },
       );
     }
@@ -114,7 +114,7 @@ async function pack(
         "usage",
         `the rootfs ${rootfs} is bigger than a root disk (${ROOT_DISK_BYTES / 2 ** 30} GiB)`,
         {
-          hint: "leave out --root-disk",
+          hint: "add --no-root-disk (the root over 9p)",
         },
       );
     }
@@ -177,7 +177,7 @@ async function makeExt4(target: string, mkfs: string, runner: Runner): Promise<v
         "system",
         `cannot make the root's upper disk: ${made.stderr.trim().split("\n").at(-1) ?? ""}`,
         {
-          hint: "check that the run's folder has room, or leave out --root-disk",
+          hint: "check that the run's folder has room, or add --no-root-disk (the root over 9p)",
         },
       );
     }
@@ -230,7 +230,7 @@ export async function copyUpperDisk(from: string, to: string, runner: Runner): P
   const copied = await runner.run("cp", ["--sparse=always", from, to]);
   if (copied.exitCode !== 0) {
     throw new MincError("system", `cannot make the root's upper disk: ${copied.stderr.trim()}`, {
-      hint: "check that the run's folder has room, or leave out --root-disk",
+      hint: "check that the run's folder has room, or add --no-root-disk (the root over 9p)",
     });
   }
 }

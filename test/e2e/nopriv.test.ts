@@ -3,7 +3,7 @@
 // its root, and nothing is left behind. Options that cannot apply say so in one line.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -167,6 +167,34 @@ test("nopriv --qemu --root-disk: the disk is packed as the user, owners mapped t
   }
   assert.equal(treeHash(root), hash);
   assert.deepEqual(leftovers(who), []);
+});
+
+test("nopriv --qemu --root-disk: a file the user cannot read is one line naming the rootfs, a hint to go over 9p, 125", async (t) => {
+  const who = ready(t);
+  if (who === undefined) return;
+  const folder = mkdtempSync(join(work, "shut-"));
+  const shut = join(folder, "root");
+  cpSync(root, shut, { recursive: true, verbatimSymlinks: true });
+  await giveTo(folder, who);
+  // root's, mode 000: the user's namespace cannot read it.
+  writeFileSync(join(shut, "secret"), "x", { mode: 0o000 });
+  const own = mkdtempSync(join(work, "cache-"));
+  await giveTo(own, who);
+  const r = await tsminc(["--qemu", "--root-disk", "--nopriv", shut, "true"], undefined, who, { TSMINC_CACHE: own });
+  assert.equal(r.status, 125, r.stderr);
+  assert.match(r.stderr, new RegExp(`^tsminc: cannot pack the rootfs ${shut} into a disk: .+\\n`));
+  assert.match(r.stderr, /^tsminc: hint: make every file of the rootfs readable to this user, or add --no-root-disk/m);
+  assert.equal(r.stderr.split("\n").length, 3, r.stderr);
+  assert.deepEqual(leftovers(who), []);
+  assert.deepEqual(
+    readdirSync(join(own, "root-disks")).filter((f) => f.includes(".tmp-")),
+    [],
+  );
+  // As the hint says: over 9p the run does not read that file, and works.
+  const over9p = await tsminc(["--qemu", "--no-root-disk", "--nopriv", shut, "true"], undefined, who, {
+    TSMINC_CACHE: own,
+  });
+  assert.equal(over9p.status, 0, over9p.stderr);
 });
 
 const refusals: { name: string; args: (dir: string) => string[]; message: RegExp; hint: RegExp }[] = [
