@@ -44,6 +44,12 @@ interface DiskRecord {
 
 export const rootDisksDir = (cache: string): string => join(cache, "root-disks");
 
+/** A tool's identity in a key (path, size, mtime): another mkfs makes other images. */
+const toolStamp = (path: string): string => {
+  const st = statSync(path);
+  return `${path}:${st.size}:${st.mtimeMs}`;
+};
+
 /** The key of the rootfs tree as it is now: a walk by find(1), hashed. */
 export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, runner: Runner): Promise<string> {
   const walk = await runner.run("find", ["-P", rootfs, "-printf", "%P\\0%y %i %m %U %G %s %T@ %C@ %D\\0"]);
@@ -52,10 +58,7 @@ export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, run
       hint: "make every file of the rootfs readable to this user, or add --no-root-disk (the root over 9p)",
     });
   }
-  const tool = statSync(mkfs);
-  return sha256Text(
-    `${FORMAT}\n${nopriv ? "nopriv" : "root"}\n${mkfs}:${tool.size}:${tool.mtimeMs}\n${walk.stdout}`,
-  ).slice(0, 32);
+  return sha256Text(`${FORMAT}\n${nopriv ? "nopriv" : "root"}\n${toolStamp(mkfs)}\n${walk.stdout}`).slice(0, 32);
 }
 
 /**
@@ -64,9 +67,8 @@ export async function treeKey(rootfs: string, nopriv: boolean, mkfs: string, run
  */
 export function imageRootKey(rootfs: string, nopriv: boolean, mkfs: string): string {
   const root = statSync(rootfs);
-  const tool = statSync(mkfs);
   return sha256Text(
-    `${FORMAT}\nimage\n${nopriv ? "nopriv" : "root"}\n${mkfs}:${tool.size}:${tool.mtimeMs}\n${rootfs}:${root.ino}:${root.ctimeMs}`,
+    `${FORMAT}\nimage\n${nopriv ? "nopriv" : "root"}\n${toolStamp(mkfs)}\n${rootfs}:${root.ino}:${root.ctimeMs}`,
   ).slice(0, 32);
 }
 
@@ -200,10 +202,9 @@ async function inCacheOr<T>(cached: () => Promise<T>, alone: () => Promise<T>): 
 
 /** An empty upper disk at `target`: a sparse copy of the cache's empty image, made once. */
 async function emptyUpper(target: string, plan: RootDiskPlan, runner: Runner): Promise<void> {
-  const tool = statSync(plan.tools.ext4);
   const template = join(
     plan.dir,
-    `empty-${sha256Text(`${plan.tools.ext4}:${tool.size}:${tool.mtimeMs}:${UPPER_DISK_BYTES}:${EXT4_OPTIONS.join(" ")}`).slice(0, 16)}.ext4`,
+    `empty-${sha256Text(`${toolStamp(plan.tools.ext4)}:${UPPER_DISK_BYTES}:${EXT4_OPTIONS.join(" ")}`).slice(0, 16)}.ext4`,
   );
   const cached = await inCacheOr(
     async () => {
